@@ -1,0 +1,79 @@
+/** HTTP mapping: JSON answers, and RFC 9457 problem+json for every error the domain names. */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { Caller } from '../domain/caller';
+import {
+  ForbiddenError,
+  IdempotencyKeyReusedError,
+  NotFoundError,
+  RequestInFlightError,
+  StateConflictError,
+  ValidationError,
+} from '../domain/errors';
+
+export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+export function problem(status: number, title: string, detail: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+    body: JSON.stringify({ type: 'about:blank', title, status, detail, ...extra }),
+  };
+}
+
+/** Maps a thrown error to its answer; undefined for errors that are ours (they become a 500). */
+export function errorResponse(error: unknown, instance: string): Response | undefined {
+  if (error instanceof ValidationError) {
+    return problem(400, 'Invalid request', error.message, { instance, errors: error.problems });
+  }
+  if (error instanceof ForbiddenError) return problem(403, 'Forbidden', error.message, { instance });
+  if (error instanceof NotFoundError) return problem(404, 'Not found', error.message, { instance });
+  if (error instanceof StateConflictError) return problem(409, 'Conflict with the current state', error.message, { instance, currentStatus: error.currentStatus });
+  if (error instanceof RequestInFlightError) {
+    return problem(409, 'Request in progress', error.message, { instance }, { 'retry-after': String(error.retryAfterSeconds) });
+  }
+  if (error instanceof IdempotencyKeyReusedError) return problem(422, 'Idempotency-Key reused', error.message, { instance });
+  return undefined;
+}
+
+/** The request body as JSON; an unreadable body is a 400 naming the body. */
+export function parseBody(event: APIGatewayProxyEventV2): unknown {
+  if (!event.body) throw new ValidationError([{ field: '(body)', message: 'a JSON request body is required' }]);
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError([{ field: '(body)', message: 'the request body is not valid JSON' }]);
+  }
+}
+
+export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === wanted) return value;
+  return undefined;
+}
+
+/**
+ * The caller as the authorizer established it. API Gateway only invokes us after IAM or JWT authorization
+ * (no route is open); without authorizer context (the local runtime) the caller is an unnamed service.
+ */
+export function callerOf(event: APIGatewayProxyEventV2): Caller {
+  const authorizer = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown>; scopes?: string[] }; iam?: { userArn?: string; callerId?: string } } }).authorizer;
+  if (authorizer?.jwt?.claims?.sub) {
+    const claimScopes = typeof authorizer.jwt.claims.scope === 'string' ? authorizer.jwt.claims.scope.split(' ') : [];
+    return { kind: 'customer', customerId: String(authorizer.jwt.claims.sub), scopes: [...(authorizer.jwt.scopes ?? []), ...claimScopes] };
+  }
+  const principal = authorizer?.iam?.userArn ?? authorizer?.iam?.callerId ?? 'unauthenticated';
+  return { kind: 'service', principal };
+}
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A caller-supplied X-Correlation-Id when it is sane, else API Gateway's request id. */
+export function correlationIdOf(event: APIGatewayProxyEventV2): string {
+  const supplied = header(event, 'x-correlation-id');
+  return supplied && CORRELATION_ID.test(supplied) ? supplied : event.requestContext.requestId;
+}

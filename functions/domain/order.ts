@@ -1,0 +1,68 @@
+/** The order aggregate: its statuses, its shape, and the transitions the saga may make. */
+
+export const ORDER_STATUSES = ['PENDING', 'RESERVED', 'PAID', 'REJECTED', 'CANCELLED', 'NEEDS_ATTENTION'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** Limits on what one order may hold; the API validates against these and nothing else restates them. */
+export const ORDER_LIMITS = {
+  idempotencyKeyLength: { min: 1, max: 255 },
+  lines: { min: 1, max: 50 },
+  quantity: { min: 1, max: 999 },
+  skuLength: { min: 1, max: 64 },
+  customerIdLength: { min: 1, max: 128 },
+  paymentIdLength: { min: 1, max: 255 },
+  available: { min: 0, max: 1_000_000_000 },
+  listPageSize: { default: 20, max: 100 },
+} as const;
+
+export interface OrderLine {
+  sku: string;
+  quantity: number;
+}
+
+export type RejectionReason = 'OUT_OF_STOCK' | 'UNKNOWN_SKU';
+export type CancellationReason = 'CUSTOMER' | 'PAYMENT_TIMEOUT';
+
+export interface Order {
+  orderId: string;
+  customerId: string;
+  status: OrderStatus;
+  items: OrderLine[];
+  createdAt: string;
+  updatedAt: string;
+  /** When the order entered its current status: the sweep finds stale orders by status and this. */
+  statusChangedAt: string;
+  /** Set when RESERVED: the order is cancelled if unpaid by then. */
+  paymentDeadline?: string;
+  paymentId?: string;
+  rejection?: { reason: RejectionReason; sku: string };
+  cancellation?: { reason: CancellationReason };
+  /** Times the sweep re-published OrderPlaced for this order. */
+  republishCount?: number;
+}
+
+/** Where each status may be entered from: every status write is conditional on these. */
+export const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
+  PENDING: [],
+  // A late inventory outcome also settles an order the sweep gave up on.
+  RESERVED: ['PENDING', 'NEEDS_ATTENTION'],
+  REJECTED: ['PENDING', 'NEEDS_ATTENTION'],
+  PAID: ['RESERVED'],
+  CANCELLED: ['PENDING', 'RESERVED'],
+  NEEDS_ATTENTION: ['PENDING'],
+};
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return TRANSITIONS[to].includes(from);
+}
+
+/** The order as the API shows it: internal bookkeeping stays inside. */
+export function orderView(order: Order): Order {
+  const { orderId, customerId, status, items, createdAt, updatedAt, statusChangedAt } = order;
+  const view: Order = { orderId, customerId, status, items, createdAt, updatedAt, statusChangedAt };
+  if (order.paymentDeadline) view.paymentDeadline = order.paymentDeadline;
+  if (order.paymentId) view.paymentId = order.paymentId;
+  if (order.rejection) view.rejection = order.rejection;
+  if (order.cancellation) view.cancellation = order.cancellation;
+  return view;
+}

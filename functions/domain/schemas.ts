@@ -1,0 +1,66 @@
+/** Input and event schemas (zod), built from ORDER_LIMITS: the API, the consumers and the tests share them. */
+import { z } from 'zod';
+import { ORDER_LIMITS } from './order';
+import { Problem } from './errors';
+
+const L = ORDER_LIMITS;
+
+const text = (name: string, { min, max }: { min: number; max: number }) =>
+  z
+    .string({ error: `${name} must be a string` })
+    .min(min, { error: `${name} must be ${min} to ${max} characters` })
+    .max(max, { error: `${name} must be ${min} to ${max} characters` });
+
+const integer = (name: string, { min, max }: { min: number; max: number }) =>
+  z
+    .number({ error: `${name} must be an integer from ${min} to ${max}` })
+    .int({ error: `${name} must be an integer from ${min} to ${max}` })
+    .min(min, { error: `${name} must be an integer from ${min} to ${max}` })
+    .max(max, { error: `${name} must be an integer from ${min} to ${max}` });
+
+export const orderLineSchema = z.strictObject({
+  sku: text('sku', L.skuLength),
+  quantity: integer('quantity', L.quantity),
+});
+
+export const placeOrderSchema = z
+  .strictObject({
+    customerId: text('customerId', L.customerIdLength),
+    items: z
+      .array(orderLineSchema, { error: 'items must be an array of {sku, quantity}' })
+      .min(L.lines.min, { error: `items must hold ${L.lines.min} to ${L.lines.max} lines` })
+      .max(L.lines.max, { error: `items must hold ${L.lines.min} to ${L.lines.max} lines` }),
+  })
+  .superRefine((order, ctx) => {
+    const seen = new Set<string>();
+    order.items.forEach((line, i) => {
+      if (seen.has(line.sku)) {
+        ctx.addIssue({ code: 'custom', path: ['items', i, 'sku'], message: `sku ${line.sku} appears twice: put the total quantity on one line` });
+      }
+      seen.add(line.sku);
+    });
+  });
+export type PlaceOrderRequest = z.infer<typeof placeOrderSchema>;
+
+export const paymentSchema = z.strictObject({ paymentId: text('paymentId', L.paymentIdLength) });
+export const setStockSchema = z.strictObject({ available: integer('available', L.available) });
+export const idempotencyKeySchema = text('Idempotency-Key header', L.idempotencyKeyLength);
+export const skuSchema = text('sku', L.skuLength);
+
+/** `items[2].quantity` style pointers, as the problem+json body names them. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '');
+}
+
+export function toProblems(error: z.ZodError, prefix = ''): Problem[] {
+  return error.issues.map((issue) => {
+    const field = fieldPath([...(prefix ? [prefix] : []), ...issue.path]) || prefix || '(body)';
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s): ${issue.keys.join(', ')}`
+        : issue.code === 'invalid_type' && issue.input === undefined
+          ? `${field} is required`
+          : issue.message;
+    return { field, message };
+  });
+}
