@@ -5,9 +5,6 @@ import { Notification, Notifier } from '../domain/ports';
 import { isConditionFailure } from './dynamodb-order-repository';
 import { NOTIFICATIONS_TABLE } from './table-schema';
 
-export const NOTIFICATION_CHANNELS = ['table', 'sns'] as const;
-export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
-
 export interface ChannelNotifier extends Notifier {
   /** True when the channel itself delivers at most once per (order, event type): no idempotency record needed. */
   readonly deduplicates: boolean;

@@ -11,7 +11,8 @@ import { PipelineEvent } from '../domain/events';
 import { NOTIFICATION_EVENTS, notificationFor, notificationKey } from '../domain/notifications';
 import { Notification } from '../domain/ports';
 import { dynamo } from '../adapters/clients';
-import { ChannelNotifier, NOTIFICATION_CHANNELS, NotificationChannel, SnsNotifier, TableNotifier } from '../adapters/notifiers';
+import { ChannelNotifier, SnsNotifier, TableNotifier } from '../adapters/notifiers';
+import { NOTIFICATION_CHANNELS, NotificationChannel } from '../adapters/notification-channels';
 import { ENV, requireEnv } from '../shared/env';
 import { makeConsumerHandler } from '../shared/sqs-consumer';
 

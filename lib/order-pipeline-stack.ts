@@ -1,0 +1,124 @@
+/** The order pipeline: API -> table + bus -> one queue per consumer -> saga functions, swept on a schedule. */
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV } from '../functions/shared/env';
+import { CompensationSweep } from './compensation-sweep';
+import { CONSUMERS, PipelineConfig } from './config';
+import { Consumer } from './consumer';
+import { Observability } from './observability';
+import { OrderEvents } from './order-events';
+import { OrdersApi } from './orders-api';
+import { Tables } from './tables';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Key } from 'aws-cdk-lib/aws-kms';
+
+export interface OrderPipelineStackProps extends StackProps {
+  config: PipelineConfig;
+}
+
+/** The stack output keys (deploy outputs, the local runtime's outputs file). */
+export const OUTPUTS = ['ApiUrl', 'OrdersTableName', 'InventoryTableName', 'EventBusName', 'SweepStateMachineArn', 'AlarmTopicArn'] as const;
+
+export class OrderPipelineStack extends Stack {
+  readonly tables: Tables;
+  readonly events: OrderEvents;
+  readonly api: OrdersApi;
+  readonly consumers: Record<keyof typeof CONSUMERS, Consumer>;
+  readonly sweep: CompensationSweep;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: OrderPipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const logRetention = retentionDays(config.logRetentionDays);
+
+    this.observability = new Observability(this, 'Observability', { alarmEmail: config.alarmEmail, queueAgeAlarmSeconds: config.queueAgeAlarmSeconds });
+    this.tables = new Tables(this, 'Tables');
+    this.events = new OrderEvents(this, 'OrderEvents', { archiveRetentionDays: config.archiveRetentionDays });
+    const { orders, inventory, idempotency, notifications } = this.tables;
+    const bus = this.events.bus;
+
+    this.api = new OrdersApi(this, 'OrdersApi', {
+      environment: { [ENV.ordersTable]: orders.tableName, [ENV.inventoryTable]: inventory.tableName, [ENV.eventBus]: bus.eventBusName },
+      timeoutSeconds: config.apiTimeoutSeconds,
+      throttle: { rateLimit: config.throttlingRateLimit, burstLimit: config.throttlingBurstLimit },
+      jwt: config.jwtIssuer ? { issuer: config.jwtIssuer, audience: config.jwtAudience! } : undefined,
+      observability: this.observability,
+      logRetention,
+    });
+    orders.grantReadWriteData(this.api.function);
+    inventory.grantReadWriteData(this.api.function);
+    bus.grantPutEventsTo(this.api.function);
+
+    const consumer = (id: string, name: keyof typeof CONSUMERS, entry: string, environment: Record<string, string>) =>
+      new Consumer(this, id, { settings: CONSUMERS[name], entry, serviceName: id, environment, events: this.events, observability: this.observability, logRetention });
+
+    const inventoryConsumer = consumer('inventory', 'inventory', 'inventory/handler.ts', {
+      [ENV.inventoryTable]: inventory.tableName,
+      [ENV.ordersTable]: orders.tableName,
+      [ENV.eventBus]: bus.eventBusName,
+    });
+    inventory.grantReadWriteData(inventoryConsumer.function);
+    orders.grantReadData(inventoryConsumer.function);
+    bus.grantPutEventsTo(inventoryConsumer.function);
+
+    const statusConsumer = consumer('order-status', 'orderStatus', 'order-status/handler.ts', {
+      [ENV.ordersTable]: orders.tableName,
+      [ENV.eventBus]: bus.eventBusName,
+      [ENV.paymentWindowSeconds]: String(config.paymentWindowSeconds),
+    });
+    orders.grantReadWriteData(statusConsumer.function);
+    bus.grantPutEventsTo(statusConsumer.function);
+
+    const notificationEnv: Record<string, string> = { [ENV.notificationChannel]: config.notificationChannel, [ENV.notificationsTable]: notifications.tableName };
+    let notificationTopic: Topic | undefined;
+    if (config.notificationChannel === 'sns') {
+      const key = new Key(this, 'NotificationTopicKey', { enableKeyRotation: true, description: 'Encrypts customer notifications' });
+      notificationTopic = new Topic(this, 'NotificationTopic', { masterKey: key, enforceSSL: true, displayName: 'Order notifications' });
+      notificationEnv[ENV.notificationTopicArn] = notificationTopic.topicArn;
+      notificationEnv[ENV.idempotencyTable] = idempotency.tableName;
+    }
+    const notificationConsumer = consumer('notification', 'notification', 'notification/handler.ts', notificationEnv);
+    notifications.grantWriteData(notificationConsumer.function);
+    if (notificationTopic) {
+      notificationTopic.grantPublish(notificationConsumer.function);
+      idempotency.grantReadWriteData(notificationConsumer.function);
+    }
+    this.consumers = { inventory: inventoryConsumer, orderStatus: statusConsumer, notification: notificationConsumer };
+
+    this.sweep = new CompensationSweep(this, 'CompensationSweep', {
+      environment: {
+        [ENV.ordersTable]: orders.tableName,
+        [ENV.eventBus]: bus.eventBusName,
+        [ENV.sweepUnpublishedAfterSeconds]: String(config.unpublishedAfterSeconds),
+        [ENV.sweepStalePendingAfterSeconds]: String(config.stalePendingAfterSeconds),
+        [ENV.sweepMaxRepublishAttempts]: String(config.maxRepublishAttempts),
+        [ENV.sweepMaxOrdersPerRun]: String(config.maxOrdersPerSweep),
+      },
+      intervalMinutes: config.sweepIntervalMinutes,
+      observability: this.observability,
+      logRetention,
+    });
+    orders.grantReadData(this.sweep.functions.findWork);
+    orders.grantReadWriteData(this.sweep.functions.repairOrder);
+    bus.grantPutEventsTo(this.sweep.functions.repairOrder);
+
+    const outputs: Record<(typeof OUTPUTS)[number], string> = {
+      ApiUrl: this.api.stage.url,
+      OrdersTableName: orders.tableName,
+      InventoryTableName: inventory.tableName,
+      EventBusName: bus.eventBusName,
+      SweepStateMachineArn: this.sweep.stateMachine.stateMachineArn,
+      AlarmTopicArn: this.observability.alarmTopic.topicArn,
+    };
+    for (const [key, value] of Object.entries(outputs)) new CfnOutput(this, key, { value });
+  }
+}
+
+function retentionDays(days: number): RetentionDays {
+  const allowed = Object.values(RetentionDays).filter((v): v is RetentionDays => typeof v === 'number' && v > 0).sort((a, b) => a - b);
+  const match = allowed.find((v) => v >= days);
+  if (match === undefined) throw new Error(`logRetentionDays ${days} is longer than CloudWatch allows`);
+  return match;
+}
