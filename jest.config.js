@@ -1,8 +1,15 @@
-/** Transpile-only ts-jest (isolatedModules): `tsc --noEmit` type-checks separately in `npm test`. */
+/**
+ * Transpile-only ts-jest (isolatedModules): `tsc --noEmit` type-checks separately in `npm test`.
+ * @middy/core ships as ESM only: ts-jest also compiles it to CommonJS, so handlers load under jest unchanged.
+ */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
+    '^.+/node_modules/@middy/.+\\.js$': ['ts-jest', { isolatedModules: true, tsconfig: { allowJs: true, module: 'commonjs' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
 };

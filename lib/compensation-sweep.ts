@@ -64,8 +64,13 @@ export class CompensationSweep extends Construct {
     const repairBranch = (action: (typeof SWEEP_ACTIONS)[number]) => {
       const repair = new LambdaInvoke(this, `Repair-${action}`, { lambdaFunction: this.functions.repairOrder, payloadResponseOnly: true });
       repair.addRetry({ errors: [Errors.ALL], maxAttempts: 3, interval: Duration.seconds(1), backoffRate: 2 });
-      // A failed order keeps its {action, orderId} and gains {error}: the summary counts it, the others go on.
-      repair.addCatch(new Pass(this, `Failed-${action}`), { errors: [Errors.ALL], resultPath: '$.error' });
+      // A failed order becomes {action, orderId, error: <error name>}: the summary counts it, the others go on.
+      // Only the name is kept (the cause with its stack is in the execution history) so that a run full of
+      // failures stays far below the 256 KB state size limit.
+      const failed = new Pass(this, `Failed-${action}`, {
+        parameters: { 'action.$': '$.action', 'orderId.$': '$.orderId', 'error.$': '$.caught.Error' },
+      });
+      repair.addCatch(failed, { errors: [Errors.ALL], resultPath: '$.caught' });
       return new MapState(this, `Each-${action}`, {
         itemsPath: `$.work.${action}`,
         itemSelector: { action, 'orderId.$': '$$.Map.Item.Value.orderId' },

@@ -169,7 +169,9 @@ function decodeCursor(cursor: string, customerId: string): Record<string, unknow
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     // A token from another customer's listing would start the page elsewhere: refuse it.
-    if (key && typeof key === 'object' && key[indexes.byCustomer.partitionKey] === customerId && typeof key[PK] === 'string') return key;
+    // Exactly the key a byCustomer page ends on (else DynamoDB refuses it: a 500, not a 400).
+    const { partitionKey, sortKey } = indexes.byCustomer;
+    if (key && typeof key === 'object' && key[partitionKey] === customerId && typeof key[PK] === 'string' && typeof key[sortKey] === 'string' && Object.keys(key).length === 3) return key;
   } catch {
     /* fall through */
   }

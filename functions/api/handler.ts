@@ -36,7 +36,9 @@ const requireAdmin = (caller: Caller) => {
   if (!isAdmin(caller)) throw new ForbiddenError('inventory routes need the admin scope');
 };
 
-const param = (r: Request, name: string) => decodeURIComponent(r.event.pathParameters?.[name] ?? '');
+// HTTP APIs (and the local runtime) deliver path parameters already percent-decoded: decoding again would turn a
+// literal `%2B` into `+` and make a sku containing `%` a URIError (500).
+const param = (r: Request, name: string) => r.event.pathParameters?.[name] ?? '';
 
 const ACTIONS: Record<RouteName, (r: Request) => Promise<Response>> = {
   async placeOrder(r) {

@@ -72,8 +72,8 @@ export async function reserveOrder(order: EventDetail<'OrderPlaced'>, deps: Inve
 }
 
 export async function setStock(sku: string, body: unknown, stock: StockRepository): Promise<StockLevel> {
-  const parsedSku = skuSchema.safeParse(sku);
-  const parsed = setStockSchema.safeParse(body);
+  const parsedSku = skuSchema.safeParse(sku, { reportInput: true });
+  const parsed = setStockSchema.safeParse(body, { reportInput: true });
   const problems = [...(parsedSku.success ? [] : toProblems(parsedSku.error, 'sku')), ...(parsed.success ? [] : toProblems(parsed.error))];
   if (!parsedSku.success || !parsed.success) throw new ValidationError(problems);
   return stock.set(parsedSku.data, parsed.data.available);

@@ -39,12 +39,12 @@ function requestHash(request: unknown): string {
 }
 
 export async function placeOrder(input: PlaceOrderInput, deps: OrderDeps): Promise<PlaceOrderResult> {
-  const key = idempotencyKeySchema.safeParse(input.idempotencyKey);
+  const key = idempotencyKeySchema.safeParse(input.idempotencyKey, { reportInput: true });
   const body =
-    input.caller.kind === 'customer' && input.body && typeof input.body === 'object' && !('customerId' in input.body)
+    input.caller.kind === 'customer' && input.body && typeof input.body === 'object' && !Array.isArray(input.body) && !('customerId' in input.body)
       ? { ...input.body, customerId: input.caller.customerId }
       : input.body;
-  const request = placeOrderSchema.safeParse(body);
+  const request = placeOrderSchema.safeParse(body, { reportInput: true });
   const problems = [
     ...(key.success ? [] : toProblems(key.error, 'Idempotency-Key')),
     ...(request.success ? [] : toProblems(request.error)),
@@ -139,7 +139,7 @@ export async function cancelOrder(orderId: string, caller: Caller, deps: OrderDe
 }
 
 export async function confirmPayment(orderId: string, body: unknown, caller: Caller, deps: OrderDeps): Promise<{ order: StoredOrder; replayed: boolean }> {
-  const parsed = paymentSchema.safeParse(body);
+  const parsed = paymentSchema.safeParse(body, { reportInput: true });
   if (!parsed.success) throw new ValidationError(toProblems(parsed.error));
   if (!canConfirmPayments(caller)) throw new ForbiddenError('confirming a payment needs the payments or admin scope');
   const { paymentId } = parsed.data;

@@ -14,7 +14,8 @@ const text = (name: string, { min, max }: { min: number; max: number }) =>
 const integer = (name: string, { min, max }: { min: number; max: number }) =>
   z
     .number({ error: `${name} must be an integer from ${min} to ${max}` })
-    .int({ error: `${name} must be an integer from ${min} to ${max}` })
+    // Not .int(): its failure aborts the object's refinements, hiding a duplicate sku reported alongside.
+    .refine(Number.isInteger, { error: `${name} must be an integer from ${min} to ${max}` })
     .min(min, { error: `${name} must be an integer from ${min} to ${max}` })
     .max(max, { error: `${name} must be an integer from ${min} to ${max}` });
 
@@ -31,15 +32,23 @@ export const placeOrderSchema = z
       .min(L.lines.min, { error: `items must hold ${L.lines.min} to ${L.lines.max} lines` })
       .max(L.lines.max, { error: `items must hold ${L.lines.min} to ${L.lines.max} lines` }),
   })
-  .superRefine((order, ctx) => {
-    const seen = new Set<string>();
-    order.items.forEach((line, i) => {
-      if (seen.has(line.sku)) {
-        ctx.addIssue({ code: 'custom', path: ['items', i, 'sku'], message: `sku ${line.sku} appears twice: put the total quantity on one line` });
-      }
-      seen.add(line.sku);
-    });
-  });
+  .superRefine(
+    (order, ctx) => {
+      // Runs even when other fields are wrong (see `when`), so that every wrong field is reported at once:
+      // `items` and its lines may be malformed here.
+      if (!Array.isArray(order.items)) return;
+      const seen = new Set<string>();
+      order.items.forEach((line, i) => {
+        const sku: unknown = line?.sku;
+        if (typeof sku !== 'string') return;
+        if (seen.has(sku)) {
+          ctx.addIssue({ code: 'custom', path: ['items', i, 'sku'], message: `sku ${sku} appears twice: put the total quantity on one line` });
+        }
+        seen.add(sku);
+      });
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 export type PlaceOrderRequest = z.infer<typeof placeOrderSchema>;
 
 export const paymentSchema = z.strictObject({ paymentId: text('paymentId', L.paymentIdLength) });

@@ -90,10 +90,12 @@ export async function publishUnpublished(orderId: string, deps: SweepDeps): Prom
 export async function republishOrFlag(orderId: string, maxAttempts: number, deps: SweepDeps): Promise<SweepItemResult> {
   const now = deps.clock.now();
   const result = (outcome: string): SweepItemResult => ({ orderId, action: 'republish', outcome });
-  if (await deps.orders.countRepublish(orderId, maxAttempts, now)) {
-    const order = await deps.orders.get(orderId);
-    if (!order) return result('missing');
+  const order = await deps.orders.get(orderId);
+  if (!order) return result('missing');
+  // Publish first, count after: a failed publish (the state machine retries it) must not use up an attempt.
+  if (order.status === 'PENDING' && (order.republishCount ?? 0) < maxAttempts) {
     await deps.events.publish([eventFor(order, 'OrderPlaced', now)]);
+    await deps.orders.countRepublish(orderId, maxAttempts, now);
     return result('republished');
   }
   const flagged = await deps.orders.transition({ orderId, from: TRANSITIONS.NEEDS_ATTENTION, to: 'NEEDS_ATTENTION', at: now });

@@ -29,6 +29,8 @@ export function makeConsumerHandler(definition: ConsumerDefinition) {
     } catch (error) {
       if (error instanceof MalformedEventError) {
         metrics.addMetric(METRIC.malformedEvents, MetricUnit.Count, 1);
+        // Flushed now: left stored, it would go out with the next good record's eventType/action dimensions.
+        metrics.publishStoredMetrics();
         logger.error('malformed event: it will reach the DLQ after its retries', { messageId: record.messageId, reason: error.message });
       }
       throw error;

@@ -1,0 +1,115 @@
+/**
+ * `npm start -- [options]`: runs the synthesized stack locally. Ready means the outputs file is written and a line
+ * says where everything listens; SIGINT/SIGTERM stop it cleanly (in-flight messages finish or return to their queue).
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { RuntimeOptions, startRuntime } from './runtime';
+
+const USAGE = `Usage: npm start -- [options]
+
+  --port N            HTTP API port (default 3000)
+  --aws-port N        AWS endpoint port: SQS, EventBridge, Step Functions, DynamoDB (default 4566)
+  --data-dir DIR      keep tables and queued messages here across restarts (default .local/data)
+  --in-memory         keep nothing on disk
+  --time-scale N      run visibility timeouts, batching windows, delays, waits and schedules N times faster (default 1)
+  --outputs-file F    stack outputs, like cdk deploy --outputs-file (default .local/outputs.json)
+  -c key=value        CDK context for synth (repeatable), e.g. -c paymentWindowSeconds=60
+  --function-logs F   append every function's log lines to F (default .local/functions.log; "-" for stdout)
+  -h, --help          this text`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        'aws-port': { type: 'string' },
+        'data-dir': { type: 'string' },
+        'in-memory': { type: 'boolean' },
+        'time-scale': { type: 'string' },
+        'outputs-file': { type: 'string' },
+        'function-logs': { type: 'string' },
+        context: { type: 'string', short: 'c', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const port = (name: string, value?: string) => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`--${name} must be a port number (0-65535), got ${value}`);
+    return n;
+  };
+  const timeScale = v['time-scale'] === undefined ? 1 : Number(v['time-scale']);
+  if (!(timeScale > 0) || !Number.isFinite(timeScale)) fail(`--time-scale must be a positive number, got ${v['time-scale']}`);
+  if (v['in-memory'] && v['data-dir']) fail('--in-memory and --data-dir exclude each other');
+  const context: Record<string, string> = {};
+  for (const pair of v.context ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) fail(`-c expects key=value, got ${pair}`);
+    context[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return {
+    port: port('port', v.port) ?? 3000,
+    awsPort: port('aws-port', v['aws-port']) ?? 4566,
+    dataDir: v['data-dir'],
+    inMemory: Boolean(v['in-memory']),
+    timeScale,
+    outputsFile: v['outputs-file'],
+    context,
+    functionLogs: v['function-logs'] ?? '.local/functions.log',
+  };
+}
+
+async function main(): Promise<void> {
+  // The runtime's own SDK clients (synth, tables) on Node 20: the SDK's Node version notice is not news to a user.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { functionLogs, ...options } = parseCli(process.argv.slice(2));
+  let functionLog: RuntimeOptions['functionLog'];
+  if (functionLogs === '-') functionLog = (fn, line) => process.stdout.write(`${fn} | ${line}\n`);
+  else {
+    const file = path.resolve(functionLogs);
+    mkdirSync(path.dirname(file), { recursive: true });
+    functionLog = (fn, line) => appendFileSync(file, `${fn} | ${line}\n`);
+  }
+  process.stdout.write('synthesizing the app (cdk-nag on, local esbuild)...\n');
+  const runtime = await startRuntime({ ...options, functionLog });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping (in-flight messages finish or return to their queue)...\n`);
+    runtime.stop().then(
+      () => process.exit(0),
+      (error) => {
+        process.stderr.write(`stop failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    process.stderr.write(`${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  });
+}

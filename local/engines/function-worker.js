@@ -1,0 +1,330 @@
+'use strict';
+/**
+ * One local Lambda execution environment: the runtime side (what the Lambda Node.js runtime interface client does in
+ * AWS), running in a worker_threads Worker started by function-runner.ts. Plain CommonJS on purpose: workers are
+ * started with no loader (execArgv []), so this file must run on bare Node.
+ *
+ * Protocol (parentPort messages):
+ *   worker -> parent  { type: 'log', stream: 'stdout'|'stderr', text }      any output, in order with the rest
+ *                     { type: 'ready', initDurationMs }                     INIT finished (handler loaded)
+ *                     { type: 'init-error', error }                         INIT failed; the worker then exits
+ *                     { type: 'result', requestId, payload, heapUsedMB }    payload: the JSON text of the result
+ *                     { type: 'error', requestId, error, heapUsedMB }       the handler failed; environment stays warm
+ *                     { type: 'fatal', requestId?, error }                  uncaught exception / unhandled rejection;
+ *                                                                           the worker exits right after
+ *   parent -> worker  { type: 'invoke', requestId, event, deadlineMs, invokedFunctionArn }   event: JSON text
+ */
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const path = require('node:path');
+const util = require('node:util');
+const v8 = require('node:v8');
+const { pathToFileURL } = require('node:url');
+
+const initStart = performance.now();
+/** @type {{ taskRoot: string, handler: string, runtimeMajor: number, maxResponseBytes: number }} */
+const config = workerData;
+
+// ---- output: every write becomes a message, so lines arrive in order with the invocation's result ----
+let currentRequestId; // undefined outside an invocation, as in AWS (text logs then read "undefined")
+
+function chunkToText(chunk, encoding) {
+  if (typeof chunk === 'string') return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString(typeof encoding === 'string' ? encoding : 'utf8');
+  return String(chunk);
+}
+
+for (const stream of ['stdout', 'stderr']) {
+  const target = process[stream];
+  target.write = function write(chunk, encoding, callback) {
+    parentPort.postMessage({ type: 'log', stream, text: chunkToText(chunk, encoding) });
+    const cb = typeof encoding === 'function' ? encoding : callback;
+    if (typeof cb === 'function') process.nextTick(cb);
+    return true;
+  };
+}
+
+// ---- console, patched like the Lambda Node.js runtime: Text "ts\trequestId\tLEVEL\tmessage" or JSON records ----
+const LEVELS = { TRACE: 1, DEBUG: 2, INFO: 3, WARN: 4, ERROR: 5, FATAL: 6 };
+const jsonFormat = (process.env.AWS_LAMBDA_LOG_FORMAT || '').toUpperCase() === 'JSON';
+const minLevel = LEVELS[(process.env.AWS_LAMBDA_LOG_LEVEL || '').toUpperCase()] || LEVELS.TRACE;
+
+function jsonErrorReplacer(_key, value) {
+  if (value instanceof Error) {
+    return Object.assign(
+      {
+        errorType: (value.constructor && value.constructor.name) || 'UnknownError',
+        errorMessage: value.message,
+        stackTrace: typeof value.stack === 'string' ? value.stack.split('\n') : value.stack,
+      },
+      value,
+    );
+  }
+  return value;
+}
+
+function formatLine(level, message, params) {
+  const timestamp = new Date().toISOString();
+  if (!jsonFormat) return [timestamp, currentRequestId, level, util.format(message, ...params)].join('\t');
+  const record = { timestamp, level, requestId: currentRequestId };
+  if (params.length === 0) {
+    record.message = message;
+    try {
+      return JSON.stringify(record, jsonErrorReplacer);
+    } catch {
+      record.message = util.format(message);
+      return JSON.stringify(record);
+    }
+  }
+  record.message = util.format(message, ...params);
+  const error = params.find((p) => p instanceof Error);
+  if (error) {
+    record.errorType = (error.constructor && error.constructor.name) || 'UnknownError';
+    record.errorMessage = error.message;
+    record.stackTrace = typeof error.stack === 'string' ? error.stack.split('\n') : [];
+  }
+  return JSON.stringify(record);
+}
+
+function logFunction(level) {
+  if (LEVELS[level] < minLevel) return () => {};
+  return (message, ...params) => {
+    // A multi-line message stays one record: the runtime turns its newlines into carriage returns.
+    process.stdout.write(formatLine(level, message, params).replace(/\n/g, '\r') + '\n');
+  };
+}
+console.trace = logFunction('TRACE');
+console.debug = logFunction('DEBUG');
+console.info = logFunction('INFO');
+console.warn = logFunction('WARN');
+console.error = logFunction('ERROR');
+console.fatal = logFunction('FATAL');
+console.log = console.info;
+
+// ---- errors, shaped like the runtime's response to Lambda ----
+function formatError(error) {
+  try {
+    if (error instanceof Error || util.types.isNativeError(error)) {
+      return {
+        errorType: String(error.name),
+        errorMessage: String(error.message),
+        stackTrace: typeof error.stack === 'string' ? error.stack.split('\n') : [],
+      };
+    }
+    return { errorType: typeof error, errorMessage: String(error), stackTrace: [] };
+  } catch {
+    return {
+      errorType: 'handled',
+      errorMessage: 'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+      stackTrace: [],
+    };
+  }
+}
+
+function logInvokeError(label, error) {
+  const err = error instanceof Error ? error : new Error(String(error));
+  if (jsonFormat) {
+    console.error(err);
+    return;
+  }
+  let detail;
+  try {
+    detail = JSON.stringify(err, (_k, v) => {
+      if (v instanceof Error) {
+        const out = Object.assign({ errorType: v.name, errorMessage: v.message, code: v.code }, v);
+        if (typeof v.stack === 'string') out.stack = v.stack.split('\n');
+        return out;
+      }
+      return v;
+    });
+  } catch {
+    detail = JSON.stringify(formatError(err));
+  }
+  console.error(label, '\t' + detail);
+}
+
+function namedError(name, message, stack) {
+  const error = new Error(message);
+  error.name = name;
+  if (stack) error.stack = stack;
+  return error;
+}
+
+function heapUsedMB() {
+  return Math.round(v8.getHeapStatistics().used_heap_size / (1024 * 1024));
+}
+
+// ---- fatal errors: the environment does not survive them (the runtime exits 129 / 128) ----
+process.on('uncaughtException', (error) => {
+  logInvokeError('Uncaught Exception', error);
+  parentPort.postMessage({ type: 'fatal', requestId: currentRequestId, error: formatError(error) });
+  process.exit(129);
+});
+process.on('unhandledRejection', (reason) => {
+  const error = namedError('Runtime.UnhandledPromiseRejection', reason === undefined || reason === null ? String(reason) : String(reason.toString()));
+  logInvokeError('Unhandled Promise Rejection', error);
+  parentPort.postMessage({ type: 'fatal', requestId: currentRequestId, error: formatError(error) });
+  process.exit(128);
+});
+
+// ---- INIT: load the handler once per environment ----
+function parseHandler(handlerString) {
+  if (handlerString.includes('..')) {
+    throw namedError('Runtime.MalformedHandlerName', `'${handlerString}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`);
+  }
+  const base = path.basename(handlerString);
+  const moduleRoot = handlerString.substring(0, handlerString.length - base.length).replace(/\/$/, '');
+  const match = /^([^.]*)\.(.*)$/.exec(base);
+  if (!match) throw namedError('Runtime.MalformedHandlerName', 'Bad handler');
+  return { moduleRoot, moduleName: match[1], handlerName: match[2] };
+}
+
+async function loadModule(taskRoot, moduleRoot, moduleName) {
+  const base = path.resolve(taskRoot, moduleRoot, moduleName);
+  try {
+    for (const ext of ['', '.js', '.mjs', '.cjs']) {
+      const file = base + ext;
+      if (fs.existsSync(file) && fs.statSync(file).isFile()) return await import(pathToFileURL(file).href);
+    }
+    const resolved = require.resolve(moduleName, { paths: [taskRoot, path.join(taskRoot, moduleRoot)] });
+    return require(resolved);
+  } catch (err) {
+    if (err instanceof SyntaxError) throw namedError('Runtime.UserCodeSyntaxError', String(err), err.stack);
+    if (err && (err.code === 'MODULE_NOT_FOUND' || err.code === 'ERR_MODULE_NOT_FOUND')) throw namedError('Runtime.ImportModuleError', String(err));
+    throw err;
+  }
+}
+
+function findIn(handlerName, module) {
+  return handlerName.split('.').reduce((nested, key) => (nested && (typeof nested === 'object' || typeof nested === 'function') ? nested[key] : undefined), module);
+}
+
+async function loadHandler() {
+  const { moduleRoot, moduleName, handlerName } = parseHandler(config.handler);
+  const module = await loadModule(config.taskRoot, moduleRoot, moduleName);
+  let handler = findIn(handlerName, module);
+  if (!handler && module && typeof module === 'object' && 'default' in module) handler = findIn(handlerName, module.default);
+  if (!handler) throw namedError('Runtime.HandlerNotFound', `${config.handler} is undefined or not exported`);
+  if (typeof handler !== 'function') throw namedError('Runtime.HandlerNotFound', `${config.handler} is not a function`);
+  // nodejs24.x and later refuse callback-style handlers (three declared parameters) at INIT.
+  if (config.runtimeMajor >= 24 && handler.length >= 3) {
+    throw namedError(
+      'Runtime.CallbackHandlerDeprecated',
+      'ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. You need to modify this function to use a supported handler signature to use Node.js 24 or later. For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.',
+    );
+  }
+  return handler;
+}
+
+// ---- INVOKE ----
+function buildContext(message, settle) {
+  const deadline = message.deadlineMs;
+  const context = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: message.invokedFunctionArn,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: message.requestId,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    identity: undefined,
+    clientContext: undefined,
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  };
+  if (config.runtimeMajor < 24) {
+    // Legacy completion methods of the older runtimes.
+    context.done = (err, result) => callbackSettle(settle, err, result);
+    context.succeed = (result) => settle({ result });
+    context.fail = (err) => settle({ error: err === undefined || err === null ? 'handled' : err });
+  }
+  return context;
+}
+
+/** callback(err, result): any error other than null / undefined fails the invocation. */
+function callbackSettle(settle, err, result) {
+  if (err !== undefined && err !== null) settle({ error: err });
+  else settle({ result });
+}
+
+/** outcome: { error } (any thrown value, even undefined) or { result }. */
+function respond(requestId, outcome) {
+  currentRequestId = requestId;
+  const { result } = outcome;
+  if ('error' in outcome) {
+    const { error } = outcome;
+    logInvokeError('Invoke Error', error);
+    parentPort.postMessage({ type: 'error', requestId, error: formatError(error), heapUsedMB: heapUsedMB() });
+    return;
+  }
+  let payload;
+  try {
+    payload = JSON.stringify(result === undefined ? null : result);
+    if (payload === undefined) payload = 'null'; // e.g. a function returned
+  } catch (err) {
+    const stringifyError = namedError('Runtime.JSONStringifyError', 'Unable to stringify response body');
+    logInvokeError('Invoke Error', err);
+    parentPort.postMessage({ type: 'error', requestId, error: formatError(stringifyError), heapUsedMB: heapUsedMB() });
+    return;
+  }
+  if (Buffer.byteLength(payload) > config.maxResponseBytes) {
+    const sizeError = namedError('Function.ResponseSizeTooLarge', `Response payload size exceeded maximum allowed payload size (${config.maxResponseBytes} bytes).`);
+    parentPort.postMessage({ type: 'error', requestId, error: formatError(sizeError), heapUsedMB: heapUsedMB() });
+    return;
+  }
+  parentPort.postMessage({ type: 'result', requestId, payload, heapUsedMB: heapUsedMB() });
+}
+
+function invoke(handler, message) {
+  const { requestId } = message;
+  currentRequestId = requestId;
+  let settled = false;
+  const settle = (outcome) => {
+    if (settled) return;
+    settled = true;
+    // Answer on a later turn, as the runtime does, so logging done right before the return is flushed first.
+    setImmediate(() => respond(requestId, outcome));
+  };
+  let event;
+  try {
+    event = JSON.parse(message.event);
+  } catch (error) {
+    settle({ error });
+    return;
+  }
+  const context = buildContext(message, settle);
+  const legacyCallback = config.runtimeMajor < 24;
+  try {
+    const returned = legacyCallback ? handler(event, context, (err, result) => callbackSettle(settle, err, result)) : handler(event, context);
+    if (returned && typeof returned.then === 'function') {
+      returned.then(
+        (result) => settle({ result }),
+        (error) => settle({ error }),
+      );
+    } else if (!legacyCallback || handler.length < 3) {
+      settle({ result: returned });
+    }
+    // else: a callback-style handler answers through its callback (or context.done / succeed / fail).
+  } catch (error) {
+    settle({ error });
+  }
+}
+
+(async () => {
+  let handler;
+  try {
+    if (/(^|\s)--enable-source-maps(\s|$)/.test(process.env.NODE_OPTIONS || '') && typeof process.setSourceMapsEnabled === 'function') {
+      process.setSourceMapsEnabled(true);
+    }
+    handler = await loadHandler();
+  } catch (err) {
+    logInvokeError('Init Error', err);
+    parentPort.postMessage({ type: 'init-error', error: formatError(err) });
+    process.exit(1);
+    return;
+  }
+  parentPort.on('message', (message) => {
+    if (message && message.type === 'invoke') invoke(handler, message);
+  });
+  parentPort.postMessage({ type: 'ready', initDurationMs: performance.now() - initStart });
+})();

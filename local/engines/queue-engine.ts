@@ -1,0 +1,1453 @@
+/**
+ * An in-process Amazon SQS engine (standard queues) for the local runtime.
+ *
+ * Semantics follow the SQS API reference and developer guide: visibility timeouts, delays, long polling, retention,
+ * receive counts and dead-letter redrive on the receive that would exceed `maxReceiveCount`, the redrive allow
+ * policy, DLQ redrive tasks (StartMessageMoveTask) and purge. FIFO queues are rejected with a clear error.
+ *
+ * Time: every wait (visibility timeout, delay, long poll, retention, purge cool-down, move-task rate) is a
+ * simulated duration turned into real time by the Clock (`clock.scaled`, `clock.after`, `clock.sleep`), so a time
+ * scale speeds the whole queue up. Deadlines are kept as real epoch milliseconds (`clock.now()` + scaled duration)
+ * and message timestamps are real `clock.now()` values.
+ *
+ * Persistence: every state change goes through a QueueStore (`append`), and the engine starts from `load()`.
+ * MemoryQueueStore keeps it in memory (a new engine on the same store instance sees the same queues);
+ * FileQueueStore keeps an append-only JSON-lines journal in a directory, compacted on load, and ignores a torn
+ * last line (a process killed with SIGKILL mid-write).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Clock, systemClock } from '../clock';
+
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------------------
+
+/** An SQS API error: `code` is the error name the AWS SDK surfaces as `error.name` (see sqs-api.ts for the wire form). */
+export class SqsError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+const invalidParam = (message: string) => new SqsError('InvalidParameterValue', message);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Public data shapes
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A message attribute as SQS carries it (BinaryValue is base64, as on the JSON wire). */
+export interface MessageAttributeValue {
+  DataType: string;
+  StringValue?: string;
+  BinaryValue?: string;
+}
+
+export interface PersistedQueue {
+  name: string;
+  /** Settable attributes as strings (defaults filled in). */
+  attributes: Record<string, string>;
+  tags: Record<string, string>;
+  /** Epoch seconds. */
+  createdTimestamp: number;
+  lastModifiedTimestamp: number;
+  /** Real epoch ms of the last PurgeQueue (60 s cool-down). */
+  lastPurgeAt?: number;
+}
+
+export interface PersistedMessage {
+  queue: string;
+  id: string;
+  seq: number;
+  /** Body as stored (invalid characters replaced by U+FFFD). */
+  body: string;
+  md5OfBody: string;
+  messageAttributes: Record<string, MessageAttributeValue>;
+  md5OfMessageAttributes?: string;
+  systemAttributes?: Record<string, MessageAttributeValue>;
+  md5OfMessageSystemAttributes?: string;
+  messageGroupId?: string;
+  senderId: string;
+  /** Real epoch ms when first enqueued (kept across dead-lettering; retention counts from it). */
+  sentTimestamp: number;
+  receiveCount: number;
+  firstReceiveTimestamp?: number;
+  /** Real epoch ms of the current receive (the 12-hour visibility ceiling counts from it). */
+  receivedAt?: number;
+  /** Real epoch ms from which the message is visible (delay or visibility timeout). */
+  visibleAt: number;
+  /** The receipt handle of the most recent receive (only it can delete or change visibility). */
+  receiptHandle?: string;
+  /** Set on a message moved to a DLQ by redrive: the ARN of the queue it came from. */
+  deadLetterSourceArn?: string;
+}
+
+export interface QueueState {
+  queues: PersistedQueue[];
+  messages: PersistedMessage[];
+}
+
+export type QueueChange =
+  | { op: 'putQueue'; queue: PersistedQueue }
+  | { op: 'deleteQueue'; name: string }
+  | { op: 'putMessage'; message: PersistedMessage }
+  | {
+      op: 'updateMessage';
+      queue: string;
+      id: string;
+      receiveCount: number;
+      visibleAt: number;
+      firstReceiveTimestamp?: number;
+      receivedAt?: number;
+      receiptHandle?: string;
+    }
+  | { op: 'deleteMessage'; queue: string; id: string }
+  | { op: 'purge'; queue: string; at: number };
+
+/** The persistence seam: the engine loads its state once and appends every change. */
+export interface QueueStore {
+  load(): QueueState;
+  append(change: QueueChange): void;
+  close?(): void;
+}
+
+export interface SendMessageInput {
+  body: string;
+  delaySeconds?: number;
+  messageAttributes?: Record<string, MessageAttributeValue>;
+  messageSystemAttributes?: Record<string, MessageAttributeValue>;
+  messageGroupId?: string;
+  messageDeduplicationId?: string;
+  senderId?: string;
+}
+
+export interface SendMessageResult {
+  messageId: string;
+  md5OfMessageBody: string;
+  md5OfMessageAttributes?: string;
+  md5OfMessageSystemAttributes?: string;
+}
+
+export interface ReceiveMessageInput {
+  maxNumberOfMessages?: number;
+  /** Seconds, 0 to 43200; defaults to the queue's VisibilityTimeout. */
+  visibilityTimeout?: number;
+  /** Seconds, 0 to 20; defaults to the queue's ReceiveMessageWaitTimeSeconds. */
+  waitTimeSeconds?: number;
+  /** Internal callers (the Lambda event source) may wait a simulated number of milliseconds instead. */
+  waitMs?: number;
+  /** Aborting ends a long poll early with whatever is available (usually nothing). */
+  signal?: AbortSignal;
+}
+
+export interface ReceivedMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  md5OfBody: string;
+  messageAttributes: Record<string, MessageAttributeValue>;
+  md5OfMessageAttributes?: string;
+  /** System attributes: SenderId, SentTimestamp, ApproximateReceiveCount, ApproximateFirstReceiveTimestamp, and when present AWSTraceHeader, DeadLetterQueueSourceArn, MessageGroupId. */
+  attributes: Record<string, string>;
+}
+
+export type MoveTaskStatus = 'RUNNING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED' | 'FAILED';
+
+export interface MoveTaskInfo {
+  taskHandle?: string;
+  status: MoveTaskStatus;
+  sourceArn: string;
+  destinationArn?: string;
+  maxNumberOfMessagesPerSecond?: number;
+  approximateNumberOfMessagesMoved: number;
+  approximateNumberOfMessagesToMove: number;
+  failureReason?: string;
+  startedTimestamp: number;
+}
+
+export interface QueueEngineOptions {
+  clock?: Clock;
+  store?: QueueStore;
+  region?: string;
+  accountId?: string;
+  /** Base URL for queue URLs (`http://127.0.0.1:<port>`); the HTTP layer may pass its own instead. */
+  endpoint?: string;
+}
+
+/** Observability: `engine.events.on('dead-lettered', e => ...)`. */
+export type QueueEngineEvent =
+  | { type: 'queue-created'; queue: string }
+  | { type: 'queue-deleted'; queue: string }
+  | { type: 'sent'; queue: string; messageId: string; delaySeconds: number }
+  | { type: 'received'; queue: string; messageId: string; receiveCount: number }
+  | { type: 'deleted'; queue: string; messageId: string }
+  | { type: 'dead-lettered'; queue: string; deadLetterQueue: string; messageId: string; receiveCount: number }
+  | { type: 'expired'; queue: string; messageId: string }
+  | { type: 'purged'; queue: string; count: number }
+  | { type: 'moved'; queue: string; destination: string; messageId: string; newMessageId: string };
+
+// ---------------------------------------------------------------------------------------------------------------
+// MD5s (documented encodings)
+// ---------------------------------------------------------------------------------------------------------------
+
+export function md5Hex(data: string | Uint8Array): string {
+  return createHash('md5').update(data).digest('hex');
+}
+
+/**
+ * MD5OfMessageAttributes as the SQS developer guide documents it: attributes sorted by name; for each, the
+ * 4-byte big-endian length and UTF-8 bytes of the name, then of the data type, then one transport byte
+ * (1 = String/Number, 2 = Binary), then the 4-byte length and bytes of the value.
+ */
+export function md5OfMessageAttributes(attributes: Record<string, MessageAttributeValue>): string | undefined {
+  const names = Object.keys(attributes).sort();
+  if (names.length === 0) return undefined;
+  const parts: Buffer[] = [];
+  const lengthPrefixed = (bytes: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(bytes.length);
+    parts.push(len, bytes);
+  };
+  for (const name of names) {
+    const a = attributes[name];
+    lengthPrefixed(Buffer.from(name, 'utf8'));
+    lengthPrefixed(Buffer.from(a.DataType, 'utf8'));
+    if (a.BinaryValue !== undefined && a.StringValue === undefined) {
+      parts.push(Buffer.from([2]));
+      lengthPrefixed(Buffer.from(a.BinaryValue, 'base64'));
+    } else {
+      parts.push(Buffer.from([1]));
+      lengthPrefixed(Buffer.from(a.StringValue ?? '', 'utf8'));
+    }
+  }
+  return md5Hex(Buffer.concat(parts));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Stores
+// ---------------------------------------------------------------------------------------------------------------
+
+interface MutableState {
+  queues: Map<string, PersistedQueue>;
+  messages: Map<string, Map<string, PersistedMessage>>;
+}
+
+function emptyState(): MutableState {
+  return { queues: new Map(), messages: new Map() };
+}
+
+function applyChange(state: MutableState, change: QueueChange): void {
+  switch (change.op) {
+    case 'putQueue':
+      state.queues.set(change.queue.name, change.queue);
+      if (!state.messages.has(change.queue.name)) state.messages.set(change.queue.name, new Map());
+      return;
+    case 'deleteQueue':
+      state.queues.delete(change.name);
+      state.messages.delete(change.name);
+      return;
+    case 'putMessage': {
+      const msgs = state.messages.get(change.message.queue);
+      if (msgs) msgs.set(change.message.id, change.message);
+      return;
+    }
+    case 'updateMessage': {
+      const m = state.messages.get(change.queue)?.get(change.id);
+      if (!m) return;
+      m.receiveCount = change.receiveCount;
+      m.visibleAt = change.visibleAt;
+      m.firstReceiveTimestamp = change.firstReceiveTimestamp;
+      m.receivedAt = change.receivedAt;
+      m.receiptHandle = change.receiptHandle;
+      return;
+    }
+    case 'deleteMessage':
+      state.messages.get(change.queue)?.delete(change.id);
+      return;
+    case 'purge': {
+      state.messages.get(change.queue)?.clear();
+      const q = state.queues.get(change.queue);
+      if (q) q.lastPurgeAt = change.at;
+      return;
+    }
+  }
+}
+
+function stateToPlain(state: MutableState): QueueState {
+  const messages: PersistedMessage[] = [];
+  for (const msgs of state.messages.values()) messages.push(...msgs.values());
+  messages.sort((a, b) => a.seq - b.seq);
+  return { queues: [...state.queues.values()], messages };
+}
+
+/** Calls fn for each line of a file, reading it in chunks (a journal can outgrow the largest string). */
+function forEachLine(file: string, fn: (line: string) => void): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    let pending: Buffer[] = [];
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      let start = 0;
+      for (let i = chunk.indexOf(10, 0); i >= 0 && i < n; i = chunk.indexOf(10, i + 1)) {
+        pending.push(chunk.subarray(start, i));
+        fn(Buffer.concat(pending).toString('utf8'));
+        pending = [];
+        start = i + 1;
+      }
+      if (start < n) pending.push(Buffer.from(chunk.subarray(start, n)));
+    }
+    if (pending.length) fn(Buffer.concat(pending).toString('utf8'));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Keeps the state in memory: a new QueueEngine on the same store instance picks it up (a "restart" in tests). */
+export class MemoryQueueStore implements QueueStore {
+  private state = emptyState();
+  load(): QueueState {
+    return structuredClone(stateToPlain(this.state));
+  }
+  append(change: QueueChange): void {
+    applyChange(this.state, structuredClone(change));
+  }
+}
+
+export interface FileQueueStoreOptions {
+  /** fsync after every append (slow, survives power loss); default false: survives a killed process, not a power cut. */
+  fsyncEveryWrite?: boolean;
+}
+
+/**
+ * An append-only JSON-lines journal (`<dir>/sqs-journal.jsonl`). Each change is one line written with a single
+ * write(2) (no fsync per line by default: a SIGKILL cannot lose it, a power cut can). On load the journal is
+ * replayed, a torn or unparsable line is skipped, and the journal is compacted to one line per queue and message
+ * (written to a temporary file, fsynced, renamed over the journal).
+ */
+export class FileQueueStore implements QueueStore {
+  readonly file: string;
+  /** Lines skipped on the last load (a torn last line after a crash). */
+  skippedLines = 0;
+  private fd: number | undefined;
+
+  constructor(
+    readonly dir: string,
+    private readonly options: FileQueueStoreOptions = {},
+  ) {
+    this.file = path.join(dir, 'sqs-journal.jsonl');
+  }
+
+  load(): QueueState {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const state = emptyState();
+    this.skippedLines = 0;
+    if (fs.existsSync(this.file)) {
+      forEachLine(this.file, (line) => {
+        if (line.trim() === '') return;
+        let change: QueueChange;
+        try {
+          change = JSON.parse(line) as QueueChange;
+        } catch {
+          this.skippedLines++; // a torn line (the process died mid-write)
+          return;
+        }
+        if (!change || typeof change !== 'object' || typeof (change as { op?: unknown }).op !== 'string') {
+          this.skippedLines++;
+          return;
+        }
+        applyChange(state, change);
+      });
+    }
+    const plain = stateToPlain(state);
+    this.compact(plain);
+    return plain;
+  }
+
+  append(change: QueueChange): void {
+    if (this.fd === undefined) this.fd = fs.openSync(this.file, 'a');
+    fs.writeSync(this.fd, JSON.stringify(change) + '\n');
+    if (this.options.fsyncEveryWrite) fs.fdatasyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    try {
+      fs.fdatasyncSync(this.fd);
+    } finally {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+
+  private compact(state: QueueState): void {
+    if (this.fd !== undefined) {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+    }
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (const queue of state.queues) fs.writeSync(fd, JSON.stringify({ op: 'putQueue', queue } satisfies QueueChange) + '\n');
+      for (const message of state.messages) fs.writeSync(fd, JSON.stringify({ op: 'putMessage', message } satisfies QueueChange) + '\n');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.file);
+    try {
+      const dfd = fs.openSync(this.dir, 'r');
+      try {
+        fs.fsyncSync(dfd);
+      } finally {
+        fs.closeSync(dfd);
+      }
+    } catch {
+      // directory fsync is best effort (not supported everywhere)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Attribute rules
+// ---------------------------------------------------------------------------------------------------------------
+
+const DEFAULT_ATTRIBUTES: Record<string, string> = {
+  VisibilityTimeout: '30',
+  MessageRetentionPeriod: '345600',
+  DelaySeconds: '0',
+  ReceiveMessageWaitTimeSeconds: '0',
+  MaximumMessageSize: '1048576',
+  SqsManagedSseEnabled: 'true',
+};
+
+const INTEGER_RANGES: Record<string, [number, number]> = {
+  VisibilityTimeout: [0, 43200],
+  MessageRetentionPeriod: [60, 1209600],
+  DelaySeconds: [0, 900],
+  ReceiveMessageWaitTimeSeconds: [0, 20],
+  MaximumMessageSize: [1024, 1048576],
+  KmsDataKeyReusePeriodSeconds: [60, 86400],
+};
+
+const SETTABLE_ATTRIBUTES = new Set([
+  ...Object.keys(INTEGER_RANGES),
+  'Policy',
+  'RedrivePolicy',
+  'RedriveAllowPolicy',
+  'KmsMasterKeyId',
+  'SqsManagedSseEnabled',
+]);
+
+const FIFO_ATTRIBUTES = new Set(['FifoQueue', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit']);
+
+export const READABLE_QUEUE_ATTRIBUTES = [
+  'ApproximateNumberOfMessages',
+  'ApproximateNumberOfMessagesDelayed',
+  'ApproximateNumberOfMessagesNotVisible',
+  'CreatedTimestamp',
+  'DelaySeconds',
+  'LastModifiedTimestamp',
+  'MaximumMessageSize',
+  'MessageRetentionPeriod',
+  'Policy',
+  'QueueArn',
+  'ReceiveMessageWaitTimeSeconds',
+  'RedrivePolicy',
+  'RedriveAllowPolicy',
+  'VisibilityTimeout',
+  'KmsMasterKeyId',
+  'KmsDataKeyReusePeriodSeconds',
+  'SqsManagedSseEnabled',
+] as const;
+
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
+const NUMBER_VALUE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+// Characters SQS accepts in a body (XML 1.0 Char): anything else is replaced by U+FFFD.
+const INVALID_BODY_CHARS = /[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+interface RedrivePolicy {
+  deadLetterTargetArn: string;
+  maxReceiveCount: number;
+}
+
+interface RedriveAllowPolicy {
+  redrivePermission: 'allowAll' | 'denyAll' | 'byQueue';
+  sourceQueueArns?: string[];
+}
+
+function parseRedrivePolicy(value: string): RedrivePolicy {
+  const bad = (reason: string) => invalidParam(`Value ${value} for parameter RedrivePolicy is invalid. Reason: ${reason}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw bad('Redrive policy is not a valid JSON map.');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('Redrive policy is not a valid JSON map.');
+  const p = parsed as Record<string, unknown>;
+  for (const key of Object.keys(p)) {
+    if (key !== 'deadLetterTargetArn' && key !== 'maxReceiveCount') throw bad(`Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount].`);
+  }
+  if (typeof p.deadLetterTargetArn !== 'string') throw bad('Redrive policy is missing the deadLetterTargetArn.');
+  const count = typeof p.maxReceiveCount === 'string' ? Number(p.maxReceiveCount) : p.maxReceiveCount;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000) {
+    throw bad('Invalid value for maxReceiveCount: must be an integer from 1 to 1000.');
+  }
+  return { deadLetterTargetArn: p.deadLetterTargetArn, maxReceiveCount: count };
+}
+
+function parseRedriveAllowPolicy(value: string): RedriveAllowPolicy {
+  const bad = (reason: string) => invalidParam(`Value ${value} for parameter RedriveAllowPolicy is invalid. Reason: ${reason}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw bad('Redrive allow policy is not a valid JSON map.');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('Redrive allow policy is not a valid JSON map.');
+  const p = parsed as Record<string, unknown>;
+  const permission = p.redrivePermission;
+  if (permission !== 'allowAll' && permission !== 'denyAll' && permission !== 'byQueue') {
+    throw bad('Invalid value for redrivePermission: must be allowAll, denyAll or byQueue.');
+  }
+  if (permission === 'byQueue') {
+    const arns = p.sourceQueueArns;
+    if (!Array.isArray(arns) || arns.length < 1 || arns.length > 10 || arns.some((a) => typeof a !== 'string')) {
+      throw bad('sourceQueueArns must list 1 to 10 queue ARNs when redrivePermission is byQueue.');
+    }
+    return { redrivePermission: permission, sourceQueueArns: arns as string[] };
+  }
+  if (p.sourceQueueArns !== undefined) throw bad('sourceQueueArns can be specified only when redrivePermission is byQueue.');
+  return { redrivePermission: permission };
+}
+
+function utf8Length(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+function validateMessageAttributes(
+  attributes: Record<string, MessageAttributeValue> | undefined,
+  kind: 'message' | 'system',
+): Record<string, MessageAttributeValue> {
+  const out: Record<string, MessageAttributeValue> = {};
+  if (!attributes) return out;
+  const names = Object.keys(attributes);
+  if (kind === 'message' && names.length > 10) {
+    throw invalidParam(`Number of message attributes [${names.length}] exceeds the allowed maximum [10].`);
+  }
+  for (const name of names) {
+    const a = attributes[name];
+    if (kind === 'system' && name !== 'AWSTraceHeader') {
+      throw invalidParam(`Message system attribute name '${name}' is invalid. Valid names: [AWSTraceHeader].`);
+    }
+    if (kind === 'message') {
+      if (
+        !ATTRIBUTE_NAME.test(name) ||
+        name.startsWith('.') ||
+        name.endsWith('.') ||
+        name.includes('..') ||
+        /^(aws\.|amazon\.)/i.test(name)
+      ) {
+        throw invalidParam(`Message attribute name '${name}' is invalid.`);
+      }
+    }
+    if (!a || typeof a !== 'object' || typeof a.DataType !== 'string' || a.DataType === '') {
+      throw invalidParam(`The message attribute '${name}' must contain non-empty message attribute type.`);
+    }
+    const baseType = a.DataType.split('.')[0];
+    if (!['String', 'Number', 'Binary'].includes(baseType) || utf8Length(a.DataType) > 256) {
+      throw invalidParam(`The type of message attribute '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`);
+    }
+    if (kind === 'system' && baseType !== 'String') {
+      throw invalidParam(`The message system attribute '${name}' must be of type String.`);
+    }
+    if (baseType === 'Binary') {
+      if (typeof a.BinaryValue !== 'string' || a.BinaryValue === '' || a.StringValue !== undefined) {
+        throw invalidParam(`The message attribute '${name}' with type 'Binary' must use field 'Binary'.`);
+      }
+      out[name] = { DataType: a.DataType, BinaryValue: a.BinaryValue };
+    } else {
+      if (typeof a.StringValue !== 'string' || a.StringValue === '' || a.BinaryValue !== undefined) {
+        throw invalidParam(`The message attribute '${name}' with type '${baseType}' must use field 'String'.`);
+      }
+      if (baseType === 'Number' && !NUMBER_VALUE.test(a.StringValue.trim())) {
+        throw invalidParam(`Can't cast the value of message (user) attribute '${name}' to a number.`);
+      }
+      out[name] = { DataType: a.DataType, StringValue: a.StringValue };
+    }
+  }
+  return out;
+}
+
+function attributesSize(attributes: Record<string, MessageAttributeValue>): number {
+  let size = 0;
+  for (const [name, a] of Object.entries(attributes)) {
+    size += utf8Length(name) + utf8Length(a.DataType);
+    size += a.BinaryValue !== undefined ? Buffer.from(a.BinaryValue, 'base64').length : utf8Length(a.StringValue ?? '');
+  }
+  return size;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The engine
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Waiter {
+  check(): void;
+  close(): void;
+}
+
+interface QueueRuntime {
+  rec: PersistedQueue;
+  messages: Map<string, PersistedMessage>;
+  waiters: Set<Waiter>;
+}
+
+interface MoveTask extends MoveTaskInfo {
+  taskId: string;
+  sourceName: string;
+  pending: Set<string>;
+  cancelled: boolean;
+}
+
+const RECEIPT_PREFIX = 'LQ1';
+
+export class QueueEngine {
+  readonly clock: Clock;
+  readonly region: string;
+  readonly accountId: string;
+  endpoint: string;
+  readonly events = new EventEmitter();
+
+  private readonly store: QueueStore;
+  private readonly queues = new Map<string, QueueRuntime>();
+  private readonly tasks: MoveTask[] = [];
+  private readonly timers = new Set<() => void>();
+  private readonly closing = new AbortController();
+  private seq = 0;
+  private closed = false;
+
+  constructor(options: QueueEngineOptions = {}) {
+    this.clock = options.clock ?? systemClock();
+    this.region = options.region ?? 'us-east-1';
+    this.accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
+    this.endpoint = (options.endpoint ?? 'http://127.0.0.1:4566').replace(/\/+$/, '');
+    this.store = options.store ?? new MemoryQueueStore();
+    const state = this.store.load();
+    for (const rec of state.queues) this.queues.set(rec.name, { rec, messages: new Map(), waiters: new Set() });
+    for (const m of [...state.messages].sort((a, b) => a.seq - b.seq)) {
+      const q = this.queues.get(m.queue);
+      if (!q) continue;
+      q.messages.set(m.id, m);
+      this.seq = Math.max(this.seq, m.seq);
+    }
+    this.events.setMaxListeners(0);
+  }
+
+  // ----- identity -----
+
+  queueArn(name: string): string {
+    return `arn:aws:sqs:${this.region}:${this.accountId}:${name}`;
+  }
+
+  queueUrl(name: string, endpoint = this.endpoint): string {
+    return `${endpoint.replace(/\/+$/, '')}/${this.accountId}/${name}`;
+  }
+
+  /** The queue name in a queue URL (any host; path `/<accountId>/<name>`). Throws InvalidAddress / QueueDoesNotExist. */
+  queueNameFromUrl(queueUrl: string): string {
+    let url: URL;
+    try {
+      url = new URL(queueUrl);
+    } catch {
+      throw new SqsError('InvalidAddress', `The address ${queueUrl} is not valid for this endpoint.`);
+    }
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (parts.length !== 2) throw new SqsError('InvalidAddress', `The address ${queueUrl} is not valid for this endpoint.`);
+    const [account, name] = parts;
+    if (account !== this.accountId || !this.queues.has(name)) throw this.noQueue();
+    return name;
+  }
+
+  /** The queue name in an ARN of this account and region, or undefined. */
+  queueNameFromArn(arn: string): string | undefined {
+    const m = /^arn:aws:sqs:([^:]+):([^:]+):([^:]+)$/.exec(arn);
+    if (!m || m[1] !== this.region || m[2] !== this.accountId) return undefined;
+    return m[3];
+  }
+
+  hasQueue(name: string): boolean {
+    return this.queues.has(name);
+  }
+
+  // ----- queues -----
+
+  /**
+   * CreateQueue. Attribute values may be strings (API form), numbers or booleans, or for RedrivePolicy and
+   * RedriveAllowPolicy a JSON object (CloudFormation form, already resolved): they are normalized to strings.
+   */
+  createQueue(
+    name: string,
+    attributes: Record<string, unknown> = {},
+    tags: Record<string, string> = {},
+  ): string {
+    this.assertOpen();
+    if (name.endsWith('.fifo') || String(attributes.FifoQueue ?? '').toLowerCase() === 'true') {
+      throw new SqsError('UnsupportedOperation', `FIFO queues are not supported by the local SQS engine (queue ${name}); use a standard queue.`);
+    }
+    if (!QUEUE_NAME.test(name)) {
+      throw invalidParam('Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length');
+    }
+    const requested = this.normalizeAttributes(name, attributes, true);
+    const existing = this.queues.get(name);
+    if (existing) {
+      for (const [key, value] of Object.entries(requested)) {
+        if ((existing.rec.attributes[key] ?? '') !== value) {
+          throw new SqsError('QueueNameExists', `A queue already exists with the same name and a different value for attribute ${key}`);
+        }
+      }
+      return name;
+    }
+    const nowSeconds = Math.floor(this.clock.now() / 1000);
+    const rec: PersistedQueue = {
+      name,
+      attributes: { ...DEFAULT_ATTRIBUTES, ...requested },
+      tags: { ...tags },
+      createdTimestamp: nowSeconds,
+      lastModifiedTimestamp: nowSeconds,
+    };
+    this.fixEncryption(rec.attributes, requested);
+    this.queues.set(name, { rec, messages: new Map(), waiters: new Set() });
+    this.store.append({ op: 'putQueue', queue: rec });
+    this.emit({ type: 'queue-created', queue: name });
+    return name;
+  }
+
+  deleteQueue(name: string): void {
+    const q = this.queue(name);
+    this.queues.delete(name);
+    this.store.append({ op: 'deleteQueue', name });
+    for (const w of [...q.waiters]) w.close();
+    for (const t of this.tasks) if (t.sourceName === name && t.status === 'RUNNING') t.cancelled = true;
+    this.emit({ type: 'queue-deleted', queue: name });
+  }
+
+  listQueues(prefix = ''): string[] {
+    return [...this.queues.keys()].filter((n) => n.startsWith(prefix)).sort();
+  }
+
+  getQueueAttributes(name: string, names: string[] = ['All']): Record<string, string> {
+    const q = this.queue(name);
+    for (const n of names) {
+      if (n !== 'All' && !(READABLE_QUEUE_ATTRIBUTES as readonly string[]).includes(n) && !FIFO_ATTRIBUTES.has(n)) {
+        throw new SqsError('InvalidAttributeName', `Unknown Attribute ${n}.`);
+      }
+    }
+    const all = names.includes('All');
+    const wanted = (n: string) => all || names.includes(n);
+    this.sweepExpired(q);
+    const now = this.clock.now();
+    let visible = 0;
+    let notVisible = 0;
+    let delayed = 0;
+    for (const m of q.messages.values()) {
+      if (m.visibleAt <= now) visible++;
+      else if (m.receiveCount === 0 && m.receiptHandle === undefined) delayed++;
+      else notVisible++;
+    }
+    const a = q.rec.attributes;
+    const values: Record<string, string | undefined> = {
+      ApproximateNumberOfMessages: String(visible),
+      ApproximateNumberOfMessagesDelayed: String(delayed),
+      ApproximateNumberOfMessagesNotVisible: String(notVisible),
+      CreatedTimestamp: String(q.rec.createdTimestamp),
+      DelaySeconds: a.DelaySeconds,
+      LastModifiedTimestamp: String(q.rec.lastModifiedTimestamp),
+      MaximumMessageSize: a.MaximumMessageSize,
+      MessageRetentionPeriod: a.MessageRetentionPeriod,
+      Policy: a.Policy,
+      QueueArn: this.queueArn(name),
+      ReceiveMessageWaitTimeSeconds: a.ReceiveMessageWaitTimeSeconds,
+      RedrivePolicy: a.RedrivePolicy,
+      RedriveAllowPolicy: a.RedriveAllowPolicy,
+      VisibilityTimeout: a.VisibilityTimeout,
+      KmsMasterKeyId: a.KmsMasterKeyId,
+      KmsDataKeyReusePeriodSeconds: a.KmsMasterKeyId ? (a.KmsDataKeyReusePeriodSeconds ?? '300') : undefined,
+      SqsManagedSseEnabled: a.SqsManagedSseEnabled,
+    };
+    const out: Record<string, string> = {};
+    for (const key of READABLE_QUEUE_ATTRIBUTES) {
+      const v = values[key];
+      if (wanted(key) && v !== undefined) out[key] = v;
+    }
+    return out;
+  }
+
+  setQueueAttributes(name: string, attributes: Record<string, unknown>): void {
+    const q = this.queue(name);
+    const normalized = this.normalizeAttributes(name, attributes, false);
+    const next = { ...q.rec.attributes };
+    for (const [key, value] of Object.entries(normalized)) {
+      if (value === '' && (key === 'RedrivePolicy' || key === 'RedriveAllowPolicy' || key === 'Policy' || key === 'KmsMasterKeyId')) {
+        delete next[key];
+      } else {
+        next[key] = value;
+      }
+    }
+    this.fixEncryption(next, normalized);
+    q.rec.attributes = next;
+    q.rec.lastModifiedTimestamp = Math.floor(this.clock.now() / 1000);
+    this.store.append({ op: 'putQueue', queue: q.rec });
+    // A shorter wait or a redrive change can matter to pollers already waiting.
+    this.notify(q);
+  }
+
+  tagQueue(name: string, tags: Record<string, string>): void {
+    const q = this.queue(name);
+    q.rec.tags = { ...q.rec.tags, ...tags };
+    this.store.append({ op: 'putQueue', queue: q.rec });
+  }
+
+  untagQueue(name: string, keys: string[]): void {
+    const q = this.queue(name);
+    const tags = { ...q.rec.tags };
+    for (const k of keys) delete tags[k];
+    q.rec.tags = tags;
+    this.store.append({ op: 'putQueue', queue: q.rec });
+  }
+
+  listQueueTags(name: string): Record<string, string> {
+    return { ...this.queue(name).rec.tags };
+  }
+
+  /** Queues whose RedrivePolicy names this queue as their dead-letter queue. */
+  listDeadLetterSourceQueues(name: string): string[] {
+    this.queue(name);
+    const arn = this.queueArn(name);
+    return this.listQueues().filter((n) => {
+      const rp = this.queues.get(n)!.rec.attributes.RedrivePolicy;
+      return rp !== undefined && parseRedrivePolicy(rp).deadLetterTargetArn === arn;
+    });
+  }
+
+  // ----- messages -----
+
+  sendMessage(name: string, input: SendMessageInput): SendMessageResult {
+    const q = this.queue(name);
+    const a = q.rec.attributes;
+    if (typeof input.body !== 'string' || input.body.length === 0) {
+      throw new SqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
+    }
+    if (input.messageDeduplicationId !== undefined) {
+      throw invalidParam(`Value ${input.messageDeduplicationId} for parameter MessageDeduplicationId is invalid. Reason: The request includes a parameter that is not valid for this queue type.`);
+    }
+    if (input.messageGroupId !== undefined && !/^[\x21-\x7e]{1,128}$/.test(input.messageGroupId)) {
+      throw invalidParam(`Value ${input.messageGroupId} for parameter MessageGroupId is invalid. Reason: MessageGroupId can contain up to 128 alphanumeric and punctuation characters.`);
+    }
+    const delay = input.delaySeconds ?? Number(a.DelaySeconds);
+    if (!Number.isInteger(delay) || delay < 0 || delay > 900) {
+      throw invalidParam(`Value ${input.delaySeconds} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.`);
+    }
+    const messageAttributes = validateMessageAttributes(input.messageAttributes, 'message');
+    const systemAttributes = validateMessageAttributes(input.messageSystemAttributes, 'system');
+    const stored = input.body.replace(INVALID_BODY_CHARS, '\uFFFD');
+    if (input.body.length > 0 && stored.replace(/\uFFFD/g, '') === '' && !input.body.includes('\uFFFD')) {
+      throw new SqsError('InvalidMessageContents', 'Invalid binary character in message body: the body must contain at least one valid character.');
+    }
+    const size = utf8Length(stored) + attributesSize(messageAttributes);
+    const max = Number(a.MaximumMessageSize);
+    if (size > max) {
+      throw invalidParam(`One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes.`);
+    }
+    const now = this.clock.now();
+    const m: PersistedMessage = {
+      queue: name,
+      id: randomUUID(),
+      seq: ++this.seq,
+      body: stored,
+      md5OfBody: md5Hex(stored),
+      messageAttributes,
+      md5OfMessageAttributes: md5OfMessageAttributes(messageAttributes),
+      systemAttributes: Object.keys(systemAttributes).length ? systemAttributes : undefined,
+      md5OfMessageSystemAttributes: md5OfMessageAttributes(systemAttributes),
+      messageGroupId: input.messageGroupId,
+      senderId: input.senderId ?? this.accountId,
+      sentTimestamp: now,
+      receiveCount: 0,
+      visibleAt: now + this.clock.scaled(delay * 1000),
+    };
+    q.messages.set(m.id, m);
+    this.store.append({ op: 'putMessage', message: m });
+    this.emit({ type: 'sent', queue: name, messageId: m.id, delaySeconds: delay });
+    this.notify(q);
+    return {
+      messageId: m.id,
+      // The checksum of the body as sent (what the SDK verifies), even if invalid characters were replaced.
+      md5OfMessageBody: md5Hex(input.body),
+      md5OfMessageAttributes: m.md5OfMessageAttributes,
+      md5OfMessageSystemAttributes: m.md5OfMessageSystemAttributes,
+    };
+  }
+
+  /** ReceiveMessage: up to 10 visible messages; with a wait, returns as soon as at least one is available. */
+  async receiveMessage(name: string, input: ReceiveMessageInput = {}): Promise<ReceivedMessage[]> {
+    const q = this.queue(name);
+    const max = input.maxNumberOfMessages ?? 1;
+    if (!Number.isInteger(max) || max < 1 || max > 10) {
+      throw invalidParam(`Value ${max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.`);
+    }
+    const vt = input.visibilityTimeout ?? Number(q.rec.attributes.VisibilityTimeout);
+    if (!Number.isInteger(vt) || vt < 0 || vt > 43200) {
+      throw invalidParam(`Value ${vt} for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, if provided.`);
+    }
+    let waitMs: number;
+    if (input.waitMs !== undefined) {
+      waitMs = Math.max(0, input.waitMs);
+    } else {
+      const wait = input.waitTimeSeconds ?? Number(q.rec.attributes.ReceiveMessageWaitTimeSeconds);
+      if (!Number.isInteger(wait) || wait < 0 || wait > 20) {
+        throw invalidParam(`Value ${wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.`);
+      }
+      waitMs = wait * 1000;
+    }
+    const vtMs = vt * 1000;
+    const first = this.tryReceive(q, max, vtMs);
+    if (first.length > 0 || waitMs <= 0 || input.signal?.aborted || this.closed) return first;
+
+    return new Promise<ReceivedMessage[]>((resolve) => {
+      let done = false;
+      let cancelWake: (() => void) | undefined;
+      const finish = (result: ReceivedMessage[]) => {
+        if (done) return;
+        done = true;
+        cancelTimeout();
+        cancelWake?.();
+        q.waiters.delete(waiter);
+        input.signal?.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
+      const scheduleWake = () => {
+        cancelWake?.();
+        cancelWake = undefined;
+        const next = this.nextVisibleAt(q);
+        if (next === undefined) return;
+        cancelWake = this.afterReal(next - this.clock.now(), () => waiter.check());
+      };
+      const waiter: Waiter = {
+        check: () => {
+          if (done) return;
+          if (this.queues.get(name) !== q || this.closed) return finish([]);
+          const got = this.tryReceive(q, max, vtMs);
+          if (got.length > 0) return finish(got);
+          scheduleWake();
+        },
+        close: () => finish([]),
+      };
+      const onAbort = () => finish([]);
+      const cancelTimeout = this.track(
+        this.clock.after(waitMs, () => finish(this.queues.get(name) === q && !this.closed ? this.tryReceive(q, max, vtMs) : [])),
+      );
+      q.waiters.add(waiter);
+      input.signal?.addEventListener('abort', onAbort, { once: true });
+      scheduleWake();
+    });
+  }
+
+  /** Returns true when the message was deleted; a stale receipt handle (the message was received again since) is a no-op. */
+  deleteMessage(name: string, receiptHandle: string): boolean {
+    const q = this.queue(name);
+    const { id } = this.parseReceiptHandle(name, receiptHandle);
+    const m = q.messages.get(id);
+    if (!m || m.receiptHandle !== receiptHandle) return false;
+    q.messages.delete(id);
+    this.store.append({ op: 'deleteMessage', queue: name, id });
+    this.emit({ type: 'deleted', queue: name, messageId: id });
+    return true;
+  }
+
+  changeMessageVisibility(name: string, receiptHandle: string, visibilityTimeout: number): void {
+    const q = this.queue(name);
+    if (!Number.isInteger(visibilityTimeout) || visibilityTimeout < 0 || visibilityTimeout > 43200) {
+      throw invalidParam(`Value ${visibilityTimeout} for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200.`);
+    }
+    const { id } = this.parseReceiptHandle(name, receiptHandle);
+    const m = q.messages.get(id);
+    if (!m || m.receiptHandle !== receiptHandle) {
+      throw invalidParam(`Value ${receiptHandle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`);
+    }
+    const now = this.clock.now();
+    if (m.visibleAt <= now) throw new SqsError('MessageNotInflight', 'The message referred to is not in flight.');
+    const ceiling = (m.receivedAt ?? now) + this.clock.scaled(43200 * 1000);
+    const visibleAt = now + this.clock.scaled(visibilityTimeout * 1000);
+    if (visibleAt > ceiling) {
+      throw invalidParam(`Value ${visibilityTimeout} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]`);
+    }
+    m.visibleAt = visibleAt;
+    this.journalUpdate(m);
+    this.notify(q);
+  }
+
+  purgeQueue(name: string): number {
+    const q = this.queue(name);
+    const now = this.clock.now();
+    if (q.rec.lastPurgeAt !== undefined && now < q.rec.lastPurgeAt + this.clock.scaled(60_000)) {
+      throw new SqsError('PurgeQueueInProgress', `Only one PurgeQueue operation on ${name} is allowed every 60 seconds.`);
+    }
+    const count = q.messages.size;
+    q.messages.clear();
+    q.rec.lastPurgeAt = now;
+    this.store.append({ op: 'purge', queue: name, at: now });
+    this.emit({ type: 'purged', queue: name, count });
+    return count;
+  }
+
+  // ----- message move tasks (DLQ redrive) -----
+
+  startMessageMoveTask(input: { sourceArn: string; destinationArn?: string; maxNumberOfMessagesPerSecond?: number }): string {
+    this.assertOpen();
+    const sourceName = this.queueNameFromArn(input.sourceArn);
+    if (!sourceName || !this.queues.has(sourceName)) {
+      throw new SqsError('ResourceNotFoundException', 'The resource that you specified for the SourceArn parameter doesn\'t exist.');
+    }
+    if (this.listDeadLetterSourceQueues(sourceName).length === 0) {
+      throw invalidParam('Source queue must be configured as a Dead Letter Queue.');
+    }
+    if (input.destinationArn !== undefined) {
+      const dest = this.queueNameFromArn(input.destinationArn);
+      if (!dest || !this.queues.has(dest)) {
+        throw new SqsError('ResourceNotFoundException', 'The resource that you specified for the DestinationArn parameter doesn\'t exist.');
+      }
+      if (dest === sourceName) throw invalidParam('Source queue arn and destination queue arn cannot be the same.');
+    }
+    const rate = input.maxNumberOfMessagesPerSecond;
+    if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 500)) {
+      throw invalidParam(`Value ${rate} for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: Must be between 1 and 500.`);
+    }
+    if (this.tasks.some((t) => t.sourceName === sourceName && t.status === 'RUNNING')) {
+      throw new SqsError('UnsupportedOperation', 'There is already a task running. Only one active task is allowed for a source queue arn at a given time.');
+    }
+    const q = this.queues.get(sourceName)!;
+    this.sweepExpired(q);
+    const taskId = randomUUID();
+    const task: MoveTask = {
+      taskId,
+      taskHandle: Buffer.from(JSON.stringify({ taskId, sourceArn: input.sourceArn })).toString('base64'),
+      status: 'RUNNING',
+      sourceArn: input.sourceArn,
+      sourceName,
+      destinationArn: input.destinationArn,
+      maxNumberOfMessagesPerSecond: rate,
+      approximateNumberOfMessagesMoved: 0,
+      approximateNumberOfMessagesToMove: q.messages.size,
+      startedTimestamp: this.clock.now(),
+      pending: new Set(q.messages.keys()),
+      cancelled: false,
+    };
+    this.tasks.unshift(task);
+    void this.runMoveTask(task);
+    return task.taskHandle!;
+  }
+
+  listMessageMoveTasks(sourceArn: string, maxResults = 1): MoveTaskInfo[] {
+    const name = this.queueNameFromArn(sourceArn);
+    if (!name || !this.queues.has(name)) {
+      throw new SqsError('ResourceNotFoundException', 'The resource that you specified for the SourceArn parameter doesn\'t exist.');
+    }
+    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 10) {
+      throw invalidParam(`Value ${maxResults} for parameter MaxResults is invalid. Reason: Must be between 1 and 10.`);
+    }
+    return this.tasks
+      .filter((t) => t.sourceArn === sourceArn)
+      .slice(0, maxResults)
+      .map((t) => ({
+        taskHandle: t.status === 'RUNNING' ? t.taskHandle : undefined,
+        status: t.status,
+        sourceArn: t.sourceArn,
+        destinationArn: t.destinationArn,
+        maxNumberOfMessagesPerSecond: t.maxNumberOfMessagesPerSecond,
+        approximateNumberOfMessagesMoved: t.approximateNumberOfMessagesMoved,
+        approximateNumberOfMessagesToMove: t.approximateNumberOfMessagesToMove,
+        failureReason: t.failureReason,
+        startedTimestamp: t.startedTimestamp,
+      }));
+  }
+
+  /** Cancels a RUNNING task; returns the number of messages moved so far. */
+  cancelMessageMoveTask(taskHandle: string): number {
+    let taskId: unknown;
+    try {
+      taskId = (JSON.parse(Buffer.from(taskHandle, 'base64').toString('utf8')) as { taskId?: unknown }).taskId;
+    } catch {
+      taskId = undefined;
+    }
+    const task = this.tasks.find((t) => t.taskId === taskId);
+    if (!task) throw new SqsError('ResourceNotFoundException', 'The resource that you specified for the TaskHandle parameter doesn\'t exist.');
+    if (task.status !== 'RUNNING') {
+      throw new SqsError('UnsupportedOperation', `Only a RUNNING task can be cancelled; this task is ${task.status}.`);
+    }
+    task.cancelled = true;
+    task.status = 'CANCELLED';
+    return task.approximateNumberOfMessagesMoved;
+  }
+
+  /** Ends long polls, stops move tasks, cancels timers and closes the store. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing.abort(new Error('queue engine closed'));
+    for (const q of this.queues.values()) for (const w of [...q.waiters]) w.close();
+    for (const t of this.tasks) if (t.status === 'RUNNING') t.cancelled = true;
+    for (const cancel of [...this.timers]) cancel();
+    this.timers.clear();
+    this.store.close?.();
+  }
+
+  // ----- internals -----
+
+  private emit(event: QueueEngineEvent): void {
+    this.events.emit(event.type, event);
+    this.events.emit('event', event);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SqsError('ServiceUnavailable', 'The local queue engine is closed.');
+  }
+
+  private noQueue(): SqsError {
+    return new SqsError('QueueDoesNotExist', 'The specified queue does not exist.');
+  }
+
+  private queue(name: string): QueueRuntime {
+    const q = this.queues.get(name);
+    if (!q) throw this.noQueue();
+    return q;
+  }
+
+  private track(cancel: () => void): () => void {
+    const wrapped = () => {
+      this.timers.delete(wrapped);
+      cancel();
+    };
+    this.timers.add(wrapped);
+    return wrapped;
+  }
+
+  /** A timer for a real-time delay (deadlines are real epoch ms), expressed through the clock. */
+  private afterReal(realMs: number, fn: () => void): () => void {
+    let cancel: () => void = () => undefined;
+    const fire = () => {
+      cancel();
+      fn();
+    };
+    cancel = this.track(this.clock.after(Math.max(1, realMs) * this.clock.scale, fire));
+    return cancel;
+  }
+
+  private notify(q: QueueRuntime): void {
+    for (const w of [...q.waiters]) w.check();
+  }
+
+  private nextVisibleAt(q: QueueRuntime): number | undefined {
+    const now = this.clock.now();
+    let next: number | undefined;
+    for (const m of q.messages.values()) {
+      if (m.visibleAt > now && (next === undefined || m.visibleAt < next)) next = m.visibleAt;
+    }
+    return next;
+  }
+
+  private retentionDeadline(q: QueueRuntime, m: PersistedMessage): number {
+    return m.sentTimestamp + this.clock.scaled(Number(q.rec.attributes.MessageRetentionPeriod) * 1000);
+  }
+
+  private sweepExpired(q: QueueRuntime): void {
+    const now = this.clock.now();
+    for (const m of q.messages.values()) if (now >= this.retentionDeadline(q, m)) this.expire(q, m);
+  }
+
+  private expire(q: QueueRuntime, m: PersistedMessage): void {
+    q.messages.delete(m.id);
+    this.store.append({ op: 'deleteMessage', queue: q.rec.name, id: m.id });
+    this.emit({ type: 'expired', queue: q.rec.name, messageId: m.id });
+  }
+
+  private redriveTarget(q: QueueRuntime): { dlq: QueueRuntime; maxReceiveCount: number } | undefined {
+    const rp = q.rec.attributes.RedrivePolicy;
+    if (!rp) return undefined;
+    const policy = parseRedrivePolicy(rp);
+    const dlqName = this.queueNameFromArn(policy.deadLetterTargetArn);
+    const dlq = dlqName === undefined ? undefined : this.queues.get(dlqName);
+    if (!dlq || dlq === q) return undefined;
+    return { dlq, maxReceiveCount: policy.maxReceiveCount };
+  }
+
+  private tryReceive(q: QueueRuntime, max: number, vtMs: number): ReceivedMessage[] {
+    const now = this.clock.now();
+    const redrive = this.redriveTarget(q);
+    const out: ReceivedMessage[] = [];
+    for (const m of q.messages.values()) {
+      if (out.length >= max) break;
+      if (now >= this.retentionDeadline(q, m)) {
+        this.expire(q, m);
+        continue;
+      }
+      if (m.visibleAt > now) continue;
+      if (redrive && m.receiveCount >= redrive.maxReceiveCount) {
+        this.deadLetter(q, m, redrive.dlq);
+        continue;
+      }
+      m.receiveCount++;
+      m.firstReceiveTimestamp ??= now;
+      m.receivedAt = now;
+      m.visibleAt = now + this.clock.scaled(vtMs);
+      m.receiptHandle = this.newReceiptHandle(q.rec.name, m.id);
+      this.journalUpdate(m);
+      this.emit({ type: 'received', queue: q.rec.name, messageId: m.id, receiveCount: m.receiveCount });
+      out.push(this.toReceived(m));
+    }
+    return out;
+  }
+
+  /** Moves a message to its queue's DLQ: same id, body, attributes, SentTimestamp and receive count. */
+  private deadLetter(q: QueueRuntime, m: PersistedMessage, dlq: QueueRuntime): void {
+    const moved: PersistedMessage = {
+      ...m,
+      queue: dlq.rec.name,
+      seq: ++this.seq,
+      visibleAt: this.clock.now(),
+      receiptHandle: undefined,
+      receivedAt: undefined,
+      deadLetterSourceArn: this.queueArn(q.rec.name),
+    };
+    dlq.messages.set(moved.id, moved);
+    this.store.append({ op: 'putMessage', message: moved });
+    q.messages.delete(m.id);
+    this.store.append({ op: 'deleteMessage', queue: q.rec.name, id: m.id });
+    this.emit({ type: 'dead-lettered', queue: q.rec.name, deadLetterQueue: dlq.rec.name, messageId: m.id, receiveCount: m.receiveCount });
+    // The DLQ's own pollers may be waiting (deferred: we are inside the source queue's receive loop).
+    queueMicrotask(() => this.notify(dlq));
+  }
+
+  private journalUpdate(m: PersistedMessage): void {
+    this.store.append({
+      op: 'updateMessage',
+      queue: m.queue,
+      id: m.id,
+      receiveCount: m.receiveCount,
+      visibleAt: m.visibleAt,
+      firstReceiveTimestamp: m.firstReceiveTimestamp,
+      receivedAt: m.receivedAt,
+      receiptHandle: m.receiptHandle,
+    });
+  }
+
+  private toReceived(m: PersistedMessage): ReceivedMessage {
+    const attributes: Record<string, string> = {
+      SenderId: m.senderId,
+      SentTimestamp: String(m.sentTimestamp),
+      ApproximateReceiveCount: String(m.receiveCount),
+      ApproximateFirstReceiveTimestamp: String(m.firstReceiveTimestamp ?? m.sentTimestamp),
+    };
+    const trace = m.systemAttributes?.AWSTraceHeader?.StringValue;
+    if (trace !== undefined) attributes.AWSTraceHeader = trace;
+    if (m.deadLetterSourceArn) attributes.DeadLetterQueueSourceArn = m.deadLetterSourceArn;
+    if (m.messageGroupId !== undefined) attributes.MessageGroupId = m.messageGroupId;
+    return {
+      messageId: m.id,
+      receiptHandle: m.receiptHandle!,
+      body: m.body,
+      md5OfBody: m.md5OfBody,
+      messageAttributes: structuredClone(m.messageAttributes),
+      md5OfMessageAttributes: m.md5OfMessageAttributes,
+      attributes,
+    };
+  }
+
+  private newReceiptHandle(queue: string, id: string): string {
+    return Buffer.from(JSON.stringify([RECEIPT_PREFIX, queue, id, randomUUID()])).toString('base64');
+  }
+
+  private parseReceiptHandle(queue: string, handle: string): { id: string } {
+    const invalid = () => new SqsError('ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`);
+    if (typeof handle !== 'string' || handle === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(handle)) throw invalid();
+    let parts: unknown;
+    try {
+      parts = JSON.parse(Buffer.from(handle, 'base64').toString('utf8'));
+    } catch {
+      throw invalid();
+    }
+    if (!Array.isArray(parts) || parts.length !== 4 || parts[0] !== RECEIPT_PREFIX || typeof parts[2] !== 'string') throw invalid();
+    if (parts[1] !== queue) throw invalid();
+    return { id: parts[2] };
+  }
+
+  private normalizeAttributes(
+    queueName: string,
+    attributes: Record<string, unknown>,
+    creating: boolean,
+  ): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, raw] of Object.entries(attributes)) {
+      const value = raw !== null && typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+      if (FIFO_ATTRIBUTES.has(key)) {
+        if (key === 'FifoQueue' && value.toLowerCase() === 'false' && creating) continue;
+        throw new SqsError('UnsupportedOperation', `The attribute ${key} applies to FIFO queues, which the local SQS engine does not support.`);
+      }
+      if (!SETTABLE_ATTRIBUTES.has(key)) throw new SqsError('InvalidAttributeName', `Unknown Attribute ${key}.`);
+      const range = INTEGER_RANGES[key];
+      if (range) {
+        const n = Number(value);
+        if (!/^\d+$/.test(value.trim()) || n < range[0] || n > range[1]) {
+          throw new SqsError('InvalidAttributeValue', `Invalid value for the parameter ${key}.`);
+        }
+        out[key] = String(n);
+        continue;
+      }
+      switch (key) {
+        case 'SqsManagedSseEnabled':
+          if (value !== 'true' && value !== 'false') throw new SqsError('InvalidAttributeValue', `Invalid value for the parameter ${key}.`);
+          out[key] = value;
+          break;
+        case 'RedrivePolicy': {
+          if (value === '') {
+            out[key] = '';
+            break;
+          }
+          const policy = parseRedrivePolicy(value);
+          this.checkDeadLetterTarget(queueName, policy, value);
+          out[key] = JSON.stringify({ deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount: policy.maxReceiveCount });
+          break;
+        }
+        case 'RedriveAllowPolicy': {
+          if (value === '') {
+            out[key] = '';
+            break;
+          }
+          const policy = parseRedriveAllowPolicy(value);
+          out[key] = JSON.stringify(policy);
+          break;
+        }
+        case 'Policy':
+          if (value !== '') {
+            try {
+              JSON.parse(value);
+            } catch {
+              throw new SqsError('InvalidAttributeValue', 'Invalid value for the parameter Policy.');
+            }
+          }
+          out[key] = value;
+          break;
+        default:
+          out[key] = value;
+      }
+    }
+    if (out.KmsMasterKeyId && out.SqsManagedSseEnabled === 'true') {
+      throw new SqsError('InvalidAttributeValue', 'You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.');
+    }
+    return out;
+  }
+
+  /** SSE-KMS and SSE-SQS are exclusive: a KMS key switches SQS-managed SSE off unless explicitly given. */
+  private fixEncryption(attributes: Record<string, string>, requested: Record<string, string>): void {
+    if (attributes.KmsMasterKeyId && requested.SqsManagedSseEnabled === undefined) attributes.SqsManagedSseEnabled = 'false';
+    if (!attributes.KmsMasterKeyId) delete attributes.KmsDataKeyReusePeriodSeconds;
+  }
+
+  /** The DLQ must exist and its RedriveAllowPolicy must allow this source queue. */
+  private checkDeadLetterTarget(sourceName: string, policy: RedrivePolicy, raw: string): void {
+    const dlqName = this.queueNameFromArn(policy.deadLetterTargetArn);
+    const dlq = dlqName === undefined ? undefined : this.queues.get(dlqName);
+    if (!dlq) throw invalidParam(`Value ${raw} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.`);
+    if (dlqName === sourceName) throw invalidParam(`Value ${raw} for parameter RedrivePolicy is invalid. Reason: A queue cannot be its own dead-letter queue.`);
+    const allow = dlq.rec.attributes.RedriveAllowPolicy;
+    if (!allow) return;
+    const p = parseRedriveAllowPolicy(allow);
+    const sourceArn = this.queueArn(sourceName);
+    const allowed =
+      p.redrivePermission === 'allowAll' || (p.redrivePermission === 'byQueue' && (p.sourceQueueArns ?? []).includes(sourceArn));
+    if (!allowed) {
+      throw invalidParam(`Value ${raw} for parameter RedrivePolicy is invalid. Reason: Queue ${policy.deadLetterTargetArn} does not allow ${sourceArn} to use it as a dead-letter queue (RedriveAllowPolicy ${p.redrivePermission}).`);
+    }
+  }
+
+  private async runMoveTask(task: MoveTask): Promise<void> {
+    const batchLimit = task.maxNumberOfMessagesPerSecond ?? 100;
+    const fail = (reason: string) => {
+      task.status = 'FAILED';
+      task.failureReason = reason;
+    };
+    try {
+      while (!task.cancelled && !this.closed) {
+        const source = this.queues.get(task.sourceName);
+        if (!source) return fail('The source queue was deleted.');
+        const now = this.clock.now();
+        for (const id of [...task.pending]) {
+          const m = source.messages.get(id);
+          if (!m) task.pending.delete(id);
+          else if (now >= this.retentionDeadline(source, m)) {
+            this.expire(source, m);
+            task.pending.delete(id);
+          }
+        }
+        if (task.pending.size === 0) {
+          task.status = 'COMPLETED';
+          return;
+        }
+        let movedThisRound = 0;
+        for (const id of [...task.pending]) {
+          if (movedThisRound >= batchLimit || task.cancelled) break;
+          const m = source.messages.get(id)!;
+          if (m.visibleAt > now) continue; // in flight: move it once it becomes visible again (or is deleted)
+          const destArn = task.destinationArn ?? m.deadLetterSourceArn;
+          if (!destArn) return fail(`Message ${m.id} has no original source queue; specify a DestinationArn.`);
+          const destName = this.queueNameFromArn(destArn);
+          const dest = destName === undefined ? undefined : this.queues.get(destName);
+          if (!dest) return fail(`The destination queue ${destArn} does not exist.`);
+          const t = this.clock.now();
+          const moved: PersistedMessage = {
+            ...m,
+            queue: dest.rec.name,
+            id: randomUUID(),
+            seq: ++this.seq,
+            sentTimestamp: t,
+            receiveCount: 0,
+            firstReceiveTimestamp: undefined,
+            receivedAt: undefined,
+            receiptHandle: undefined,
+            visibleAt: t,
+            deadLetterSourceArn: undefined,
+          };
+          dest.messages.set(moved.id, moved);
+          this.store.append({ op: 'putMessage', message: moved });
+          source.messages.delete(m.id);
+          this.store.append({ op: 'deleteMessage', queue: source.rec.name, id: m.id });
+          task.pending.delete(id);
+          task.approximateNumberOfMessagesMoved++;
+          movedThisRound++;
+          this.emit({ type: 'moved', queue: source.rec.name, destination: dest.rec.name, messageId: m.id, newMessageId: moved.id });
+          this.notify(dest);
+        }
+        if (task.pending.size === 0) continue;
+        // Rate limit: one round per (simulated) second with a set rate; otherwise yield briefly, or wait for in-flight ones.
+        const pause = task.maxNumberOfMessagesPerSecond !== undefined || movedThisRound === 0 ? 1000 : 0;
+        if (pause > 0) await this.clock.sleep(pause, this.closing.signal);
+        else await new Promise<void>((r) => setImmediate(r));
+      }
+    } catch (err) {
+      if (!this.closed) fail(err instanceof Error ? err.message : String(err));
+    } finally {
+      if (task.status === 'RUNNING') task.status = task.cancelled ? 'CANCELLED' : 'FAILED';
+    }
+  }
+}

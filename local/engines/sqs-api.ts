@@ -1,0 +1,461 @@
+/**
+ * The SQS AWS JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Operation>`, PascalCase JSON bodies) over QueueEngine.
+ *
+ * handleSqsRequest(engine, 'AmazonSQS.SendMessage', body, { endpoint, region }) returns
+ * `{ status, headers, body }` where `body` is a JSON-serializable object: write `JSON.stringify(body)` with the
+ * returned headers. Errors are HTTP 4xx with `{"__type":"com.amazonaws.sqs#<Name>","message":...}` and the
+ * `x-amzn-query-error: <QueryCode>;Sender` header that the query-compatible AWS SDKs read to pick the error class.
+ */
+import { MessageAttributeValue, QueueEngine, ReceivedMessage, SqsError, md5OfMessageAttributes } from './queue-engine';
+
+export interface SqsRequestContext {
+  /** Base URL of the endpoint that received the request (queue URLs are built from it), e.g. http://127.0.0.1:4566 */
+  endpoint: string;
+  region: string;
+  /** Aborted when the client goes away: ends a long poll early. */
+  signal?: AbortSignal;
+}
+
+export interface SqsResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+const CONTENT_TYPE = 'application/x-amz-json-1.0';
+
+/** Modeled error name -> [query-protocol code sent in x-amzn-query-error, HTTP status]. */
+const ERROR_WIRE: Record<string, [string, number]> = {
+  QueueDoesNotExist: ['AWS.SimpleQueueService.NonExistentQueue', 400],
+  QueueNameExists: ['QueueAlreadyExists', 400],
+  QueueDeletedRecently: ['AWS.SimpleQueueService.QueueDeletedRecently', 400],
+  InvalidAddress: ['InvalidAddress', 404],
+  ReceiptHandleIsInvalid: ['ReceiptHandleIsInvalid', 404],
+  ResourceNotFoundException: ['ResourceNotFoundException', 404],
+  UnsupportedOperation: ['AWS.SimpleQueueService.UnsupportedOperation', 400],
+  MessageNotInflight: ['AWS.SimpleQueueService.MessageNotInflight', 400],
+  PurgeQueueInProgress: ['AWS.SimpleQueueService.PurgeQueueInProgress', 403],
+  TooManyEntriesInBatchRequest: ['AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 400],
+  BatchEntryIdsNotDistinct: ['AWS.SimpleQueueService.BatchEntryIdsNotDistinct', 400],
+  EmptyBatchRequest: ['AWS.SimpleQueueService.EmptyBatchRequest', 400],
+  InvalidBatchEntryId: ['AWS.SimpleQueueService.InvalidBatchEntryId', 400],
+  BatchRequestTooLong: ['AWS.SimpleQueueService.BatchRequestTooLong', 400],
+  OverLimit: ['OverLimit', 403],
+  ServiceUnavailable: ['ServiceUnavailable', 503],
+  InternalFailure: ['InternalFailure', 500],
+};
+
+/** Error names the AWS SDK reports for a given error (test helpers and the fidelity table use this). */
+export function sqsErrorWire(code: string): { queryCode: string; status: number } {
+  const [queryCode, status] = ERROR_WIRE[code] ?? [code, 400];
+  return { queryCode, status };
+}
+
+export function sqsErrorResponse(code: string, message: string): SqsResponse {
+  const { queryCode, status } = sqsErrorWire(code);
+  return {
+    status,
+    headers: {
+      'content-type': CONTENT_TYPE,
+      'x-amzn-query-error': `${queryCode};${status >= 500 ? 'Receiver' : 'Sender'}`,
+    },
+    body: { __type: `com.amazonaws.sqs#${code}`, message },
+  };
+}
+
+function ok(body: Record<string, unknown>): SqsResponse {
+  return { status: 200, headers: { 'content-type': CONTENT_TYPE }, body };
+}
+
+// ----- input helpers -----
+
+type Body = Record<string, unknown>;
+
+function missing(name: string): SqsError {
+  return new SqsError('MissingParameter', `The request must contain the parameter ${name}.`);
+}
+
+function str(body: Body, name: string, required: true): string;
+function str(body: Body, name: string, required?: false): string | undefined;
+function str(body: Body, name: string, required = false): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) {
+    if (required) throw missing(name);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new SqsError('InvalidParameterValue', `Value for parameter ${name} must be a string.`);
+  return v;
+}
+
+function int(body: Body, name: string, required = false): number | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) {
+    if (required) throw missing(name);
+    return undefined;
+  }
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) {
+    throw new SqsError('InvalidParameterValue', `Value ${String(v)} for parameter ${name} is invalid. Reason: must be an integer.`);
+  }
+  return n;
+}
+
+function strList(body: Body, name: string): string[] | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
+    throw new SqsError('InvalidParameterValue', `Value for parameter ${name} must be a list of strings.`);
+  }
+  return v as string[];
+}
+
+function strMap(body: Body, name: string): Record<string, string> | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new SqsError('InvalidParameterValue', `Value for parameter ${name} must be a map.`);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') {
+      throw new SqsError('InvalidParameterValue', `Value for ${name}.${k} must be a string.`);
+    }
+    out[k] = String(x);
+  }
+  return out;
+}
+
+function attrMap(v: unknown, name: string): Record<string, MessageAttributeValue> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new SqsError('InvalidParameterValue', `Value for parameter ${name} must be a map.`);
+  return v as Record<string, MessageAttributeValue>;
+}
+
+function queueName(engine: QueueEngine, body: Body): string {
+  return engine.queueNameFromUrl(str(body, 'QueueUrl', true));
+}
+
+function paginate(items: string[], body: Body): { page: string[]; nextToken?: string } {
+  const maxResults = int(body, 'MaxResults');
+  const token = str(body, 'NextToken');
+  if (maxResults !== undefined && (maxResults < 1 || maxResults > 1000)) {
+    throw new SqsError('InvalidParameterValue', `Value ${maxResults} for parameter MaxResults is invalid. Reason: Must be between 1 and 1000.`);
+  }
+  if (token !== undefined && maxResults === undefined) {
+    throw new SqsError('InvalidParameterValue', 'MaxResults is a mandatory parameter when you provide a value for NextToken.');
+  }
+  let start = 0;
+  if (token !== undefined) {
+    let after: string;
+    try {
+      after = (JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { after: string }).after;
+    } catch {
+      throw new SqsError('InvalidParameterValue', 'Invalid NextToken value.');
+    }
+    if (typeof after !== 'string') throw new SqsError('InvalidParameterValue', 'Invalid NextToken value.');
+    start = items.findIndex((n) => n > after);
+    if (start < 0) start = items.length;
+  }
+  const limit = maxResults ?? 1000;
+  const page = items.slice(start, start + limit);
+  const more = maxResults !== undefined && start + limit < items.length;
+  return {
+    page,
+    nextToken: more ? Buffer.from(JSON.stringify({ after: page[page.length - 1] })).toString('base64') : undefined,
+  };
+}
+
+// ----- batches -----
+
+interface BatchEntry {
+  Id: string;
+  [key: string]: unknown;
+}
+
+function batchEntries(body: Body, name: string): BatchEntry[] {
+  const v = body[name];
+  if (v === undefined || v === null) throw missing(name);
+  if (!Array.isArray(v)) throw new SqsError('InvalidParameterValue', `Value for parameter ${name} must be a list.`);
+  if (v.length === 0) throw new SqsError('EmptyBatchRequest', 'There should be at least one SendMessageBatchRequestEntry in the request.');
+  if (v.length > 10) throw new SqsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10. You have sent ${v.length}.`);
+  const seen = new Set<string>();
+  for (const e of v as unknown[]) {
+    const id = (e as { Id?: unknown } | null)?.Id;
+    if (typeof id !== 'string') throw missing(`${name}.member.Id`);
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(id)) {
+      throw new SqsError('InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.');
+    }
+    if (seen.has(id)) throw new SqsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`);
+    seen.add(id);
+  }
+  return v as BatchEntry[];
+}
+
+function failure(id: string, err: unknown): Record<string, unknown> {
+  const e = err instanceof SqsError ? err : new SqsError('InternalFailure', String(err));
+  return { Id: id, SenderFault: e.code !== 'InternalFailure', Code: e.code, Message: e.message };
+}
+
+// ----- ReceiveMessage projection -----
+
+const SYSTEM_ATTRIBUTE_NAMES = new Set([
+  'All',
+  'SenderId',
+  'SentTimestamp',
+  'ApproximateReceiveCount',
+  'ApproximateFirstReceiveTimestamp',
+  'AWSTraceHeader',
+  'DeadLetterQueueSourceArn',
+  'MessageGroupId',
+  'MessageDeduplicationId',
+  'SequenceNumber',
+]);
+
+function projectMessage(m: ReceivedMessage, systemNames: string[], attributeNames: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    MessageId: m.messageId,
+    ReceiptHandle: m.receiptHandle,
+    MD5OfBody: m.md5OfBody,
+    Body: m.body,
+  };
+  const allSystem = systemNames.includes('All');
+  const attrs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.attributes)) if (allSystem || systemNames.includes(k)) attrs[k] = v;
+  if (Object.keys(attrs).length) out.Attributes = attrs;
+  const selected: Record<string, MessageAttributeValue> = {};
+  for (const [k, v] of Object.entries(m.messageAttributes)) {
+    const wanted = attributeNames.some(
+      (n) => n === 'All' || n === '.*' || n === k || (n.endsWith('.*') && k.startsWith(n.slice(0, -1))),
+    );
+    if (wanted) selected[k] = v;
+  }
+  if (Object.keys(selected).length) {
+    out.MessageAttributes = selected;
+    out.MD5OfMessageAttributes = md5OfMessageAttributes(selected);
+  }
+  return out;
+}
+
+// ----- operations -----
+
+type Handler = (engine: QueueEngine, body: Body, ctx: SqsRequestContext) => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+function taskEntry(t: ReturnType<QueueEngine['listMessageMoveTasks']>[number]): Record<string, unknown> {
+  const e: Record<string, unknown> = {
+    Status: t.status,
+    SourceArn: t.sourceArn,
+    ApproximateNumberOfMessagesMoved: t.approximateNumberOfMessagesMoved,
+    ApproximateNumberOfMessagesToMove: t.approximateNumberOfMessagesToMove,
+    StartedTimestamp: t.startedTimestamp,
+  };
+  if (t.taskHandle !== undefined) e.TaskHandle = t.taskHandle;
+  if (t.destinationArn !== undefined) e.DestinationArn = t.destinationArn;
+  if (t.maxNumberOfMessagesPerSecond !== undefined) e.MaxNumberOfMessagesPerSecond = t.maxNumberOfMessagesPerSecond;
+  if (t.failureReason !== undefined) e.FailureReason = t.failureReason;
+  return e;
+}
+
+function sendResult(r: ReturnType<QueueEngine['sendMessage']>): Record<string, unknown> {
+  const out: Record<string, unknown> = { MessageId: r.messageId, MD5OfMessageBody: r.md5OfMessageBody };
+  if (r.md5OfMessageAttributes) out.MD5OfMessageAttributes = r.md5OfMessageAttributes;
+  if (r.md5OfMessageSystemAttributes) out.MD5OfMessageSystemAttributes = r.md5OfMessageSystemAttributes;
+  return out;
+}
+
+function sendInput(e: Body) {
+  const body = e.MessageBody;
+  if (body === undefined || body === null) throw missing('MessageBody');
+  if (typeof body !== 'string') throw new SqsError('InvalidParameterValue', 'Value for parameter MessageBody must be a string.');
+  return {
+    body,
+    delaySeconds: int(e, 'DelaySeconds'),
+    messageAttributes: attrMap(e.MessageAttributes, 'MessageAttributes'),
+    messageSystemAttributes: attrMap(e.MessageSystemAttributes, 'MessageSystemAttributes'),
+    messageGroupId: str(e, 'MessageGroupId'),
+    messageDeduplicationId: str(e, 'MessageDeduplicationId'),
+  };
+}
+
+const OPERATIONS: Record<string, Handler> = {
+  CreateQueue(engine, body, ctx) {
+    const name = str(body, 'QueueName', true);
+    engine.createQueue(name, strMap(body, 'Attributes') ?? {}, strMap(body, 'tags') ?? {});
+    return { QueueUrl: engine.queueUrl(name, ctx.endpoint) };
+  },
+  DeleteQueue(engine, body) {
+    engine.deleteQueue(queueName(engine, body));
+    return {};
+  },
+  GetQueueUrl(engine, body, ctx) {
+    const name = str(body, 'QueueName', true);
+    const owner = str(body, 'QueueOwnerAWSAccountId');
+    if ((owner !== undefined && owner !== engine.accountId) || !engine.hasQueue(name)) {
+      throw new SqsError('QueueDoesNotExist', 'The specified queue does not exist.');
+    }
+    return { QueueUrl: engine.queueUrl(name, ctx.endpoint) };
+  },
+  ListQueues(engine, body, ctx) {
+    const { page, nextToken } = paginate(engine.listQueues(str(body, 'QueueNamePrefix') ?? ''), body);
+    const out: Record<string, unknown> = {};
+    if (page.length) out.QueueUrls = page.map((n) => engine.queueUrl(n, ctx.endpoint));
+    if (nextToken) out.NextToken = nextToken;
+    return out;
+  },
+  GetQueueAttributes(engine, body) {
+    const names = strList(body, 'AttributeNames') ?? [];
+    const name = queueName(engine, body);
+    if (names.length === 0) return {};
+    const attrs = engine.getQueueAttributes(name, names);
+    return Object.keys(attrs).length ? { Attributes: attrs } : {};
+  },
+  SetQueueAttributes(engine, body) {
+    const name = queueName(engine, body);
+    const attrs = strMap(body, 'Attributes');
+    if (!attrs) throw missing('Attributes');
+    engine.setQueueAttributes(name, attrs);
+    return {};
+  },
+  TagQueue(engine, body) {
+    const tags = strMap(body, 'Tags');
+    if (!tags) throw missing('Tags');
+    engine.tagQueue(queueName(engine, body), tags);
+    return {};
+  },
+  UntagQueue(engine, body) {
+    const keys = strList(body, 'TagKeys');
+    if (!keys) throw missing('TagKeys');
+    engine.untagQueue(queueName(engine, body), keys);
+    return {};
+  },
+  ListQueueTags(engine, body) {
+    const tags = engine.listQueueTags(queueName(engine, body));
+    return Object.keys(tags).length ? { Tags: tags } : {};
+  },
+  SendMessage(engine, body) {
+    const name = queueName(engine, body);
+    return sendResult(engine.sendMessage(name, sendInput(body)));
+  },
+  SendMessageBatch(engine, body) {
+    const name = queueName(engine, body);
+    const entries = batchEntries(body, 'Entries');
+    const max = Number(engine.getQueueAttributes(name, ['MaximumMessageSize']).MaximumMessageSize);
+    let total = 0;
+    for (const e of entries) total += typeof e.MessageBody === 'string' ? Buffer.byteLength(e.MessageBody, 'utf8') : 0;
+    if (total > max) {
+      throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${max} bytes. You have sent ${total} bytes.`);
+    }
+    const Successful: Record<string, unknown>[] = [];
+    const Failed: Record<string, unknown>[] = [];
+    for (const e of entries) {
+      try {
+        Successful.push({ Id: e.Id, ...sendResult(engine.sendMessage(name, sendInput(e))) });
+      } catch (err) {
+        Failed.push(failure(e.Id, err));
+      }
+    }
+    return { Successful, Failed };
+  },
+  async ReceiveMessage(engine, body, ctx) {
+    const name = queueName(engine, body);
+    const systemNames = [...(strList(body, 'MessageSystemAttributeNames') ?? []), ...(strList(body, 'AttributeNames') ?? [])];
+    for (const n of systemNames) {
+      if (!SYSTEM_ATTRIBUTE_NAMES.has(n)) throw new SqsError('InvalidAttributeName', `Unknown Attribute ${n}.`);
+    }
+    const attributeNames = strList(body, 'MessageAttributeNames') ?? [];
+    const messages = await engine.receiveMessage(name, {
+      maxNumberOfMessages: int(body, 'MaxNumberOfMessages'),
+      visibilityTimeout: int(body, 'VisibilityTimeout'),
+      waitTimeSeconds: int(body, 'WaitTimeSeconds'),
+      signal: ctx.signal,
+    });
+    return messages.length ? { Messages: messages.map((m) => projectMessage(m, systemNames, attributeNames)) } : {};
+  },
+  DeleteMessage(engine, body) {
+    engine.deleteMessage(queueName(engine, body), str(body, 'ReceiptHandle', true));
+    return {};
+  },
+  DeleteMessageBatch(engine, body) {
+    const name = queueName(engine, body);
+    const Successful: Record<string, unknown>[] = [];
+    const Failed: Record<string, unknown>[] = [];
+    for (const e of batchEntries(body, 'Entries')) {
+      try {
+        engine.deleteMessage(name, str(e, 'ReceiptHandle', true));
+        Successful.push({ Id: e.Id });
+      } catch (err) {
+        Failed.push(failure(e.Id, err));
+      }
+    }
+    return { Successful, Failed };
+  },
+  ChangeMessageVisibility(engine, body) {
+    engine.changeMessageVisibility(queueName(engine, body), str(body, 'ReceiptHandle', true), int(body, 'VisibilityTimeout', true)!);
+    return {};
+  },
+  ChangeMessageVisibilityBatch(engine, body) {
+    const name = queueName(engine, body);
+    const Successful: Record<string, unknown>[] = [];
+    const Failed: Record<string, unknown>[] = [];
+    for (const e of batchEntries(body, 'Entries')) {
+      try {
+        engine.changeMessageVisibility(name, str(e, 'ReceiptHandle', true), int(e, 'VisibilityTimeout', true)!);
+        Successful.push({ Id: e.Id });
+      } catch (err) {
+        Failed.push(failure(e.Id, err));
+      }
+    }
+    return { Successful, Failed };
+  },
+  PurgeQueue(engine, body) {
+    engine.purgeQueue(queueName(engine, body));
+    return {};
+  },
+  ListDeadLetterSourceQueues(engine, body, ctx) {
+    const name = queueName(engine, body);
+    const { page, nextToken } = paginate(engine.listDeadLetterSourceQueues(name), body);
+    const out: Record<string, unknown> = { queueUrls: page.map((n) => engine.queueUrl(n, ctx.endpoint)) };
+    if (nextToken) out.NextToken = nextToken;
+    return out;
+  },
+  StartMessageMoveTask(engine, body) {
+    const handle = engine.startMessageMoveTask({
+      sourceArn: str(body, 'SourceArn', true),
+      destinationArn: str(body, 'DestinationArn'),
+      maxNumberOfMessagesPerSecond: int(body, 'MaxNumberOfMessagesPerSecond'),
+    });
+    return { TaskHandle: handle };
+  },
+  ListMessageMoveTasks(engine, body) {
+    const tasks = engine.listMessageMoveTasks(str(body, 'SourceArn', true), int(body, 'MaxResults') ?? 1);
+    return { Results: tasks.map(taskEntry) };
+  },
+  CancelMessageMoveTask(engine, body) {
+    return { ApproximateNumberOfMessagesMoved: engine.cancelMessageMoveTask(str(body, 'TaskHandle', true)) };
+  },
+};
+
+/** The operations this endpoint implements (AddPermission and RemovePermission are not among them). */
+export const SQS_OPERATIONS = Object.keys(OPERATIONS);
+
+/** Handles one SQS JSON 1.0 request. `target` is the X-Amz-Target header, e.g. `AmazonSQS.SendMessage`. */
+export async function handleSqsRequest(
+  engine: QueueEngine,
+  target: string,
+  body: unknown,
+  ctx: SqsRequestContext,
+): Promise<SqsResponse> {
+  const [prefix, operation] = String(target ?? '').split('.');
+  const handler = prefix === 'AmazonSQS' && operation ? OPERATIONS[operation] : undefined;
+  if (!handler) {
+    const r = sqsErrorResponse('UnknownOperationException', `Operation ${target} is not supported by the local SQS endpoint.`);
+    r.body.__type = 'com.amazon.coral.service#UnknownOperationException';
+    return r;
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return sqsErrorResponse('InvalidParameterValue', 'The request body must be a JSON object.');
+  }
+  try {
+    return ok(await handler(engine, body as Body, ctx));
+  } catch (err) {
+    if (err instanceof SqsError) return sqsErrorResponse(err.code, err.message);
+    return sqsErrorResponse('InternalFailure', err instanceof Error ? err.message : String(err));
+  }
+}

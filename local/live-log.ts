@@ -1,0 +1,61 @@
+/** The runtime's concise live log: one line per request, event, batch and execution, with the order id when known. */
+import type { SqsBatchInfo } from './engines/sqs-event-source';
+import type { Execution } from './engines/state-machines';
+
+const time = () => new Date().toISOString().slice(11, 23);
+
+function orderIdOf(event: Record<string, unknown>): string {
+  const detail = event.detail as { orderId?: string } | undefined;
+  return detail?.orderId ? ` order=${detail.orderId}` : '';
+}
+
+export class LiveLog {
+  constructor(private readonly write: (line: string) => void) {}
+
+  private line(kind: string, text: string): void {
+    this.write(`${time()} ${kind.padEnd(8)} ${text}`);
+  }
+
+  ready(info: { httpApi: string; aws: string; outputsFile: string; dataDir?: string; seconds: number; timeScale: number }): void {
+    this.write(
+      [
+        `ready in ${info.seconds.toFixed(1)}s`,
+        `  HTTP API      ${info.httpApi}`,
+        `  AWS endpoint  ${info.aws}   (AWS_ENDPOINT_URL=${info.aws})`,
+        `  outputs       ${info.outputsFile}`,
+        `  data          ${info.dataDir ?? 'in memory'}${info.timeScale !== 1 ? `   time scale x${info.timeScale}` : ''}`,
+      ].join('\n'),
+    );
+  }
+
+  request(info: { routeKey: string; method: string; path: string; status: number; durationMs: number }): void {
+    this.line('http', `${info.method} ${info.path} -> ${info.status} (${info.durationMs} ms)`);
+  }
+
+  event(event: Record<string, unknown>, rules: string[]): void {
+    this.line('event', `${String(event['detail-type'])}${orderIdOf(event)} -> ${rules.length ? rules.join(', ') : 'no rule'}`);
+  }
+
+  batch(info: SqsBatchInfo): void {
+    const failed = info.failedMessageIds.length ? ` failed=${info.failedMessageIds.length}` : '';
+    const why = info.reason ? ` (${info.reason})` : '';
+    this.line('consume', `${info.functionName} <- ${info.queueName}: ${info.messageIds.length} message(s) ${info.outcome}${failed}${why}`);
+  }
+
+  deliveryFailure(info: { rule: string; target: string; error: string; deadLettered: boolean }): void {
+    this.line('deliver', `rule ${info.rule} -> ${info.target} failed: ${info.error}${info.deadLettered ? ' (sent to the target DLQ)' : ' (dropped: no DLQ)'}`);
+  }
+
+  execution(name: string, e: Execution): void {
+    const output = e.output && e.output.length < 300 ? ` ${e.output}` : '';
+    this.line('sfn', `${name} ${e.name}: ${e.status}${e.error ? ` ${e.error}: ${e.cause}` : output}`);
+  }
+
+  schedule(name: string, error?: Error): void {
+    this.line('schedule', `${name} fired${error ? `, failed: ${error.message}` : ''}`);
+  }
+
+  warn(text: string): void {
+    this.line('warn', text);
+  }
+}

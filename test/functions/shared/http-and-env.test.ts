@@ -1,0 +1,110 @@
+import { IAM_SERVICE, httpEvent, jwtCustomer } from './fixtures';
+import { callerOf, correlationIdOf, errorResponse, header, parseBody } from '../../../functions/api/http';
+import { ForbiddenError, IdempotencyKeyReusedError, MalformedEventError, NotFoundError, RequestInFlightError, StateConflictError, ValidationError } from '../../../functions/domain/errors';
+import { SCOPES } from '../../../functions/domain/caller';
+import { ENV, numberEnv, requireEnv } from '../../../functions/shared/env';
+
+describe('callerOf', () => {
+  test('a JWT is a customer: subject, plus scopes from the authorizer and the scope claim', () => {
+    const event = httpEvent({ routeKey: 'GET /orders', authorizer: jwtCustomer('cust-1', `openid ${SCOPES.payments}`) });
+    expect(callerOf(event)).toEqual({ kind: 'customer', customerId: 'cust-1', scopes: ['openid', SCOPES.payments] });
+
+    const withScopes = httpEvent({ routeKey: 'GET /orders', authorizer: { jwt: { claims: { sub: 'cust-2' }, scopes: [SCOPES.admin] } } });
+    expect(callerOf(withScopes)).toEqual({ kind: 'customer', customerId: 'cust-2', scopes: [SCOPES.admin] });
+  });
+
+  test('IAM is a service named by its ARN; no authorizer (local runtime) is an unnamed service', () => {
+    const arn = 'iam' in IAM_SERVICE ? IAM_SERVICE.iam.userArn : '';
+    expect(callerOf(httpEvent({ routeKey: 'GET /orders', authorizer: IAM_SERVICE }))).toEqual({ kind: 'service', principal: arn });
+    expect(callerOf(httpEvent({ routeKey: 'GET /orders', authorizer: null }))).toEqual({ kind: 'service', principal: 'unauthenticated' });
+  });
+});
+
+describe('request helpers', () => {
+  test('headers are found whatever their case', () => {
+    const event = httpEvent({ routeKey: 'POST /orders', headers: { 'IDEMPOTENCY-KEY': 'k1' } });
+    expect(header(event, 'idempotency-key')).toBe('k1');
+    expect(header(event, 'x-missing')).toBeUndefined();
+  });
+
+  test('the correlation id: a sane caller-supplied one, else the API Gateway request id', () => {
+    expect(correlationIdOf(httpEvent({ routeKey: 'GET /orders', headers: { 'X-Correlation-Id': 'abc:123.x_y-z' }, requestId: 'req-1' }))).toBe('abc:123.x_y-z');
+    expect(correlationIdOf(httpEvent({ routeKey: 'GET /orders', headers: { 'x-correlation-id': 'a'.repeat(129) }, requestId: 'req-1' }))).toBe('req-1');
+    expect(correlationIdOf(httpEvent({ routeKey: 'GET /orders', headers: { 'x-correlation-id': '<script>' }, requestId: 'req-1' }))).toBe('req-1');
+    expect(correlationIdOf(httpEvent({ routeKey: 'GET /orders', requestId: 'req-2' }))).toBe('req-2');
+  });
+
+  test('parseBody reads JSON, base64-encoded JSON, and refuses the rest naming the body', () => {
+    expect(parseBody(httpEvent({ routeKey: 'POST /orders', body: { a: 1 } }))).toEqual({ a: 1 });
+    const encoded = { ...httpEvent({ routeKey: 'POST /orders' }), isBase64Encoded: true, body: Buffer.from('{"b":2}').toString('base64') };
+    expect(parseBody(encoded)).toEqual({ b: 2 });
+    const refusal = (body?: string) => {
+      try {
+        parseBody(httpEvent({ routeKey: 'POST /orders', ...(body === undefined ? {} : { rawBody: body }) }));
+      } catch (error) {
+        return error;
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(refusal('{oops')).toBeInstanceOf(ValidationError);
+    expect((refusal('{oops') as ValidationError).problems).toEqual([{ field: '(body)', message: 'the request body is not valid JSON' }]);
+    expect((refusal() as ValidationError).problems[0].field).toBe('(body)');
+  });
+});
+
+describe('errorResponse', () => {
+  const body = (r: ReturnType<typeof errorResponse>) => JSON.parse(r!.body!);
+
+  test('maps each domain error to its status as problem+json', () => {
+    const cases: [Error, number][] = [
+      [new ValidationError([{ field: 'x', message: 'x is wrong' }]), 400],
+      [new ForbiddenError('no'), 403],
+      [new NotFoundError('gone'), 404],
+      [new StateConflictError('late', 'PAID'), 409],
+      [new RequestInFlightError('wait', 7), 409],
+      [new IdempotencyKeyReusedError('other body'), 422],
+    ];
+    for (const [error, status] of cases) {
+      const response = errorResponse(error, '/orders/1');
+      expect(response?.statusCode).toBe(status);
+      expect(response?.headers['content-type']).toBe('application/problem+json');
+      expect(body(response)).toMatchObject({ type: 'about:blank', status, detail: error.message, instance: '/orders/1' });
+    }
+    expect(body(errorResponse(cases[0][0], '/')).errors).toEqual([{ field: 'x', message: 'x is wrong' }]);
+    expect(body(errorResponse(cases[3][0], '/')).currentStatus).toBe('PAID');
+    expect(errorResponse(cases[4][0], '/')?.headers['retry-after']).toBe('7');
+  });
+
+  test('anything else is ours: no answer (the handler makes it a 500)', () => {
+    expect(errorResponse(new Error('bug'), '/')).toBeUndefined();
+    expect(errorResponse(new MalformedEventError('x'), '/')).toBeUndefined();
+    expect(errorResponse('thrown string', '/')).toBeUndefined();
+  });
+});
+
+describe('env', () => {
+  const NAME = 'TEST_ONLY_SETTING';
+  afterEach(() => {
+    delete process.env[NAME];
+  });
+
+  test('requireEnv returns the value, and names a missing or empty variable', () => {
+    process.env[NAME] = 'x';
+    expect(requireEnv(NAME)).toBe('x');
+    process.env[NAME] = '';
+    expect(() => requireEnv(NAME)).toThrow(`environment variable ${NAME} is not set`);
+    delete process.env[NAME];
+    expect(() => requireEnv(NAME)).toThrow(NAME);
+  });
+
+  test('numberEnv parses numbers and refuses the rest', () => {
+    process.env[NAME] = '900';
+    expect(numberEnv(NAME)).toBe(900);
+    process.env[NAME] = 'soon';
+    expect(() => numberEnv(NAME)).toThrow(`environment variable ${NAME} must be a number`);
+  });
+
+  test('the fixtures set every variable the stack sets', () => {
+    for (const name of Object.values(ENV)) expect(process.env[name]).toBeTruthy();
+  });
+});

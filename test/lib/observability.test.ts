@@ -1,0 +1,126 @@
+/** Alarms (derived from the template: every DLQ, consumer queue, function, the API and the sweep), dashboard, outputs. */
+import { OUTPUTS } from '../../lib/order-pipeline-stack';
+import { CONSUMERS, ConsumerName, DEFAULT_CONFIG } from '../../lib/config';
+import { CfnResource, deadLetterQueueIds, render, resources, targetOf } from './cfn';
+import { logicalIdOf, synth } from './synth';
+
+const { stack, template } = synth();
+const alarms = resources(template, 'AWS::CloudWatch::Alarm');
+const queues = resources(template, 'AWS::SQS::Queue');
+const functions = resources(template, 'AWS::Lambda::Function');
+const outputs: Record<string, { Value: unknown }> = template.toJSON().Outputs ?? {};
+
+function refersTo(value: unknown, id: string): boolean {
+  try {
+    return targetOf(value) === id;
+  } catch {
+    return false;
+  }
+}
+
+/** The alarms on this metric whose dimension `name` refers to resource `id`. */
+function alarmsOn(namespace: string, metricName: string, dimension: string, id: string): [string, CfnResource][] {
+  return Object.entries(alarms).filter(
+    ([, a]) =>
+      a.Properties.Namespace === namespace &&
+      a.Properties.MetricName === metricName &&
+      (a.Properties.Dimensions ?? []).some((d: any) => d.Name === dimension && refersTo(d.Value, id)),
+  );
+}
+
+/** Whether the alarm goes off when the metric reaches this value. */
+function firesAt(alarm: CfnResource, value: number): boolean {
+  const { ComparisonOperator: op, Threshold: threshold } = alarm.Properties;
+  if (op === 'GreaterThanOrEqualToThreshold') return value >= threshold;
+  if (op === 'GreaterThanThreshold') return value > threshold;
+  return false;
+}
+
+const dlqs = deadLetterQueueIds(template);
+const consumerQueues = (Object.keys(CONSUMERS) as ConsumerName[]).map((name) => logicalIdOf(stack, stack.consumers[name].queue));
+
+describe('dead-letter queues (derived from the template)', () => {
+  test('include every redrive, rule-target and schedule-target DLQ', () => {
+    const redrive = Object.values(queues).filter((q) => q.Properties.RedrivePolicy).map((q) => targetOf(q.Properties.RedrivePolicy.deadLetterTargetArn));
+    const ruleTargets = Object.values(resources(template, 'AWS::Events::Rule')).flatMap((r) => r.Properties.Targets.map((t: any) => targetOf(t.DeadLetterConfig.Arn)));
+    const scheduleTargets = Object.values(resources(template, 'AWS::Scheduler::Schedule')).map((s) => targetOf(s.Properties.Target.DeadLetterConfig.Arn));
+    for (const group of [redrive, ruleTargets, scheduleTargets]) {
+      expect(group.length).toBeGreaterThan(0);
+      for (const id of group) expect(dlqs.has(id)).toBe(true);
+    }
+  });
+
+  test('each has exactly one ApproximateNumberOfMessagesVisible alarm that fires on the first message', () => {
+    expect(dlqs.size).toBeGreaterThan(0);
+    for (const dlq of dlqs) {
+      const found = alarmsOn('AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', dlq);
+      expect([dlq, found.length]).toEqual([dlq, 1]);
+      expect([dlq, firesAt(found[0][1], 1)]).toEqual([dlq, true]);
+      expect([dlq, firesAt(found[0][1], 0)]).toEqual([dlq, false]);
+    }
+  });
+});
+
+test('each consumer queue has an ApproximateAgeOfOldestMessage alarm at queueAgeAlarmSeconds', () => {
+  for (const queue of consumerQueues) {
+    const found = alarmsOn('AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', queue);
+    expect([queue, found.length]).toEqual([queue, 1]);
+    expect(found[0][1].Properties.Threshold).toBe(DEFAULT_CONFIG.queueAgeAlarmSeconds);
+  }
+});
+
+test('each Lambda function has an Errors and a Throttles alarm', () => {
+  expect(Object.keys(functions).length).toBeGreaterThan(0);
+  for (const fn of Object.keys(functions)) {
+    for (const metric of ['Errors', 'Throttles']) {
+      const found = alarmsOn('AWS/Lambda', metric, 'FunctionName', fn);
+      expect([fn, metric, found.length]).toEqual([fn, metric, 1]);
+      expect(firesAt(found[0][1], 1)).toBe(true);
+    }
+  }
+});
+
+test('the HTTP API has a 5xx alarm', () => {
+  const api = logicalIdOf(stack, stack.api.api);
+  const found = alarmsOn('AWS/ApiGateway', '5xx', 'ApiId', api);
+  expect(found).toHaveLength(1);
+  expect(firesAt(found[0][1], 1)).toBe(true);
+});
+
+test('the sweep state machine has an ExecutionsFailed alarm', () => {
+  const [machine] = Object.keys(resources(template, 'AWS::StepFunctions::StateMachine'));
+  const found = alarmsOn('AWS/States', 'ExecutionsFailed', 'StateMachineArn', machine);
+  expect(found).toHaveLength(1);
+  expect(firesAt(found[0][1], 1)).toBe(true);
+});
+
+test('every alarm notifies the alarm topic (the AlarmTopicArn output), and only it', () => {
+  const topic = targetOf(outputs.AlarmTopicArn.Value);
+  expect(resources(template, 'AWS::SNS::Topic')).toHaveProperty([topic]);
+  expect(Object.keys(alarms).length).toBeGreaterThan(0);
+  for (const [id, alarm] of Object.entries(alarms)) {
+    expect([id, alarm.Properties.AlarmActions]).toEqual([id, [{ Ref: topic }]]);
+    expect([id, alarm.Properties.ActionsEnabled ?? true]).toEqual([id, true]);
+  }
+  template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: topic }] });
+});
+
+test('a dashboard exists', () => {
+  template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+});
+
+describe('outputs', () => {
+  test('are exactly OUTPUTS', () => {
+    expect(Object.keys(outputs).sort()).toEqual([...OUTPUTS].sort());
+  });
+
+  test('name the resources they describe', () => {
+    const id = (c: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(stack, c);
+    expect(outputs.OrdersTableName.Value).toEqual({ Ref: id(stack.tables.orders) });
+    expect(outputs.InventoryTableName.Value).toEqual({ Ref: id(stack.tables.inventory) });
+    expect(outputs.EventBusName.Value).toEqual({ Ref: id(stack.events.bus) });
+    expect(outputs.SweepStateMachineArn.Value).toEqual({ Ref: id(stack.sweep.stateMachine) });
+    expect(outputs.AlarmTopicArn.Value).toEqual({ Ref: id(stack.observability.alarmTopic) });
+    expect(render(outputs.ApiUrl.Value)).toMatch(new RegExp(`^https://<Ref:${id(stack.api.api)}>\\.execute-api\\.`));
+  });
+});

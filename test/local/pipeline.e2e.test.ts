@@ -1,0 +1,317 @@
+/**
+ * End to end through the local runtime: the synthesized stack (bundled functions, rules, queues with redrive,
+ * the sweep state machine and its schedule) driven through the HTTP API and the AWS SDK only.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
+  ListQueuesCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import { EVENT_CATALOGUE } from '../../functions/domain/events';
+import { NOTIFICATIONS_TABLE } from '../../functions/adapters/table-schema';
+import { CONSUMERS } from '../../lib/config';
+import { LocalRuntime, startRuntime } from '../../local/runtime';
+
+jest.setTimeout(120_000);
+
+/** Fast enough for tests: a 61 s visibility timeout takes ~0.5 s, the 1 minute sweep schedule ~0.5 s. */
+const TIME_SCALE = 120;
+const PAYMENT_WINDOW_SECONDS = 2;
+
+const work = mkdtempSync(path.join(tmpdir(), 'order-pipeline-e2e-'));
+let runtime: LocalRuntime;
+let api: string;
+let sqs: SQSClient;
+let ddb: DynamoDBDocumentClient;
+const logLines: string[] = [];
+
+function output(key: string): string {
+  return runtime.outputs[runtime.stackName][key];
+}
+
+async function http(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(new URL(route.replace(/^\//, ''), api), {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+let keySeq = 0;
+async function placeOrder(customerId: string, items: { sku: string; quantity: number }[]) {
+  const answer = await http('POST', '/orders', { customerId, items }, { 'idempotency-key': `e2e-${process.pid}-${++keySeq}` });
+  expect(answer.status).toBe(201);
+  return answer.body.orderId as string;
+}
+
+async function setStock(sku: string, available: number) {
+  expect((await http('PUT', `/inventory/${sku}`, { available })).status).toBe(200);
+}
+
+async function stock(sku: string) {
+  return (await http('GET', `/inventory/${sku}`)).body as { available: number; reserved: number };
+}
+
+/** Polls until the check passes or the (real) time runs out; the last failure is rethrown. */
+async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function statusBecomes(orderId: string, status: string) {
+  return eventually(async () => {
+    const order = (await http('GET', `/orders/${orderId}`)).body;
+    expect(order.status).toBe(status);
+    return order;
+  });
+}
+
+/** The logical id of the queue a consumer reads (its event source mapping's source), from the template. */
+function consumerQueues(consumerId: string): { source: string; dlq: string } {
+  const resources = runtime.template.Resources;
+  const sourceId = Object.keys(resources).find((id) => resources[id].Type === 'AWS::SQS::Queue' && id.startsWith(`${consumerId}Queue`))!;
+  const redrive = resources[sourceId].Properties!.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] } };
+  return { source: runtime.names(sourceId), dlq: runtime.names(redrive.deadLetterTargetArn['Fn::GetAtt'][0]) };
+}
+
+const queueUrl = (name: string) => `${runtime.endpoints.aws}/000000000000/${name}`;
+
+async function visibleMessages(name: string): Promise<number> {
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl(name), AttributeNames: ['ApproximateNumberOfMessages'] }));
+  return Number(Attributes?.ApproximateNumberOfMessages);
+}
+
+function envelope(type: keyof typeof EVENT_CATALOGUE, detail: Record<string, unknown>) {
+  return JSON.stringify({ version: '0', id: `e2e-${Math.random()}`, 'detail-type': type, source: EVENT_CATALOGUE[type].source, account: '000000000000', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail });
+}
+
+beforeAll(async () => {
+  runtime = await startRuntime({
+    port: 0,
+    awsPort: 0,
+    inMemory: true,
+    timeScale: TIME_SCALE,
+    assemblyDir: path.join(work, 'cdk.out'),
+    outputsFile: path.join(work, 'outputs.json'),
+    context: { paymentWindowSeconds: String(PAYMENT_WINDOW_SECONDS), sweepIntervalMinutes: '1' },
+    log: (line) => logLines.push(line),
+  });
+  api = output('ApiUrl');
+  const clientConfig = { endpoint: runtime.endpoints.aws, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  sqs = new SQSClient(clientConfig);
+  ddb = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig));
+});
+
+afterAll(async () => {
+  sqs?.destroy();
+  ddb?.destroy();
+  await runtime?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('the stack runs locally: outputs resolved, every queue and DLQ listed through the SDK', async () => {
+  expect(api).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  expect(output('EventBusName')).toBeTruthy();
+  const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({}));
+  const templateQueues = Object.entries(runtime.template.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue').map(([id]) => queueUrl(runtime.names(id)));
+  expect(QueueUrls.sort()).toEqual(templateQueues.sort());
+});
+
+test('happy path: placed, reserved, paid; the stock is settled', async () => {
+  await setStock('e2e-happy', 5);
+  const orderId = await placeOrder('c-happy', [{ sku: 'e2e-happy', quantity: 2 }]);
+  const reserved = await statusBecomes(orderId, 'RESERVED');
+  expect(reserved.paymentDeadline).toBeDefined();
+  expect(await stock('e2e-happy')).toEqual({ sku: 'e2e-happy', available: 3, reserved: 2 });
+  const paid = await http('POST', `/orders/${orderId}/payment`, { paymentId: 'pay-1' });
+  expect(paid.status).toBe(200);
+  expect(paid.body.status).toBe('PAID');
+  await eventually(async () => expect(await stock('e2e-happy')).toEqual({ sku: 'e2e-happy', available: 3, reserved: 0 }));
+});
+
+test('out of stock: REJECTED with the stock intact', async () => {
+  await setStock('e2e-scarce', 1);
+  const orderId = await placeOrder('c-scarce', [{ sku: 'e2e-scarce', quantity: 2 }]);
+  const order = await statusBecomes(orderId, 'REJECTED');
+  expect(order.rejection).toEqual({ reason: 'OUT_OF_STOCK', sku: 'e2e-scarce' });
+  expect(await stock('e2e-scarce')).toMatchObject({ available: 1, reserved: 0 });
+});
+
+test('a multi-line order whose last line fails gives back the lines it took', async () => {
+  await setStock('e2e-a', 4);
+  await setStock('e2e-b', 4);
+  await setStock('e2e-c', 0);
+  const orderId = await placeOrder('c-multi', [
+    { sku: 'e2e-a', quantity: 1 },
+    { sku: 'e2e-b', quantity: 3 },
+    { sku: 'e2e-c', quantity: 1 },
+  ]);
+  expect((await statusBecomes(orderId, 'REJECTED')).rejection).toEqual({ reason: 'OUT_OF_STOCK', sku: 'e2e-c' });
+  await eventually(async () => {
+    expect(await stock('e2e-a')).toMatchObject({ available: 4, reserved: 0 });
+    expect(await stock('e2e-b')).toMatchObject({ available: 4, reserved: 0 });
+  });
+});
+
+test('cancel gives the stock back', async () => {
+  await setStock('e2e-cancel', 3);
+  const orderId = await placeOrder('c-cancel', [{ sku: 'e2e-cancel', quantity: 3 }]);
+  await statusBecomes(orderId, 'RESERVED');
+  const cancelled = await http('POST', `/orders/${orderId}/cancel`);
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body.status).toBe('CANCELLED');
+  await eventually(async () => expect(await stock('e2e-cancel')).toMatchObject({ available: 3, reserved: 0 }));
+  expect((await http('POST', `/orders/${orderId}/cancel`)).status).toBe(409);
+});
+
+test('an unpaid order is cancelled by the scheduled sweep after paymentWindowSeconds, and its stock released', async () => {
+  await setStock('e2e-unpaid', 2);
+  const orderId = await placeOrder('c-unpaid', [{ sku: 'e2e-unpaid', quantity: 2 }]);
+  await statusBecomes(orderId, 'RESERVED');
+  const order = await eventually(async () => {
+    const o = (await http('GET', `/orders/${orderId}`)).body;
+    expect(o.status).toBe('CANCELLED');
+    return o;
+  }, 30_000);
+  expect(order.cancellation).toEqual({ reason: 'PAYMENT_TIMEOUT' });
+  await eventually(async () => expect(await stock('e2e-unpaid')).toMatchObject({ available: 2, reserved: 0 }));
+  expect(logLines.some((l) => /sfn .*SUCCEEDED/.test(l))).toBe(true);
+});
+
+test('a poison event reaches the DLQ after maxReceiveCount while the rest of its batch succeeds; a redrive brings it back', async () => {
+  const { source, dlq } = consumerQueues('inventory');
+  await setStock('e2e-batch', 1);
+  const good = envelope('OrderPlaced', {
+    eventId: 'ord_e2e_batch:OrderPlaced',
+    orderId: 'ord_e2e_batch',
+    customerId: 'c-batch',
+    correlationId: 'batch',
+    occurredAt: new Date().toISOString(),
+    items: [{ sku: 'e2e-batch', quantity: 1 }],
+  });
+  // One SendMessageBatch: both are in the queue when the event source polls, so they arrive in one batch.
+  await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: queueUrl(source),
+      Entries: [
+        { Id: 'poison', MessageBody: '{"detail-type": "OrderPlaced", "not": "an event"' },
+        { Id: 'good', MessageBody: good },
+      ],
+    }),
+  );
+  await eventually(async () => expect(await stock('e2e-batch')).toMatchObject({ available: 0, reserved: 1 }));
+  expect(logLines.some((l) => l.includes(`<- ${source}: 2 message(s) partial failed=1`))).toBe(true);
+  await eventually(async () => expect(await visibleMessages(dlq)).toBe(1), 30_000);
+  const poisonBatches = logLines.filter((l) => l.includes(`<- ${source}:`) && l.includes('failed=1'));
+  expect(poisonBatches.length).toBeGreaterThanOrEqual(CONSUMERS.inventory.maxReceiveCount);
+
+  const dlqArn = `arn:aws:sqs:us-east-1:000000000000:${dlq}`;
+  await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }));
+  await eventually(async () => {
+    const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
+    expect(Results[0]).toMatchObject({ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 1 });
+  });
+  // Back in its source queue, still poison: it is received again, maxReceiveCount times, and dead-letters again.
+  await eventually(() => {
+    const after = logLines.filter((l) => l.includes(`<- ${source}:`) && l.includes('failed=1')).length;
+    expect(after).toBeGreaterThan(poisonBatches.length);
+    return Promise.resolve();
+  });
+  await eventually(async () => expect(await visibleMessages(dlq)).toBe(1), 30_000);
+});
+
+test('a duplicate delivery gives one reservation and one notification', async () => {
+  await setStock('e2e-dup', 5);
+  const orderId = await placeOrder('c-dup', [{ sku: 'e2e-dup', quantity: 2 }]);
+  await statusBecomes(orderId, 'RESERVED');
+  const { source } = consumerQueues('inventory');
+  const replay = envelope('OrderPlaced', {
+    eventId: `${orderId}:OrderPlaced`,
+    orderId,
+    customerId: 'c-dup',
+    correlationId: 'dup',
+    occurredAt: new Date().toISOString(),
+    items: [{ sku: 'e2e-dup', quantity: 2 }],
+  });
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(source), MessageBody: replay }));
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(source), MessageBody: replay }));
+  const notificationsTable = runtime.names(Object.keys(runtime.template.Resources).find((id) => id.startsWith('TablesNotifications'))!);
+  await eventually(async () => {
+    const { Items = [] } = await ddb.send(
+      new QueryCommand({ TableName: notificationsTable, KeyConditionExpression: '#pk = :o', ExpressionAttributeNames: { '#pk': NOTIFICATIONS_TABLE.partitionKey }, ExpressionAttributeValues: { ':o': orderId } }),
+    );
+    expect(Items.map((i) => i.eventType)).toEqual(['InventoryReserved']);
+    expect(await visibleMessages(source)).toBe(0);
+  });
+  // Give the duplicates time to be processed, then check nothing was taken twice.
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(await stock('e2e-dup')).toMatchObject({ available: 3, reserved: 2 });
+});
+
+test('50 concurrent one-unit orders on a SKU with stock 10: exactly 10 reserved', async () => {
+  await setStock('e2e-rush', 10);
+  const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => placeOrder(`c-rush-${i}`, [{ sku: 'e2e-rush', quantity: 1 }])));
+  const statuses = await eventually(async () => {
+    const all = await Promise.all(ids.map(async (id) => (await http('GET', `/orders/${id}`)).body.status as string));
+    expect(all.filter((s) => s === 'PENDING')).toHaveLength(0);
+    return all;
+  }, 60_000);
+  expect(statuses.filter((s) => s === 'RESERVED')).toHaveLength(10);
+  expect(statuses.filter((s) => s === 'REJECTED')).toHaveLength(40);
+  expect(await stock('e2e-rush')).toMatchObject({ available: 0, reserved: 10 });
+});
+
+test('a restart on the same data directory loses nothing: tables and queued messages', async () => {
+  const dataDir = path.join(work, 'data');
+  const start = () =>
+    startRuntime({ port: 0, awsPort: 0, dataDir, timeScale: TIME_SCALE, useAssembly: path.join(work, 'cdk.out'), outputsFile: path.join(work, 'restart-outputs.json'), log: () => undefined });
+  let first: LocalRuntime | undefined = await start();
+  let second: LocalRuntime | undefined;
+  try {
+    const base = first.outputs[first.stackName].ApiUrl;
+    const call = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) =>
+      fetch(new URL(route, base), { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }));
+    expect((await call('PUT', 'inventory/e2e-restart', { available: 4 })).status).toBe(200);
+    const placed = await call('POST', 'orders', { customerId: 'c-restart', items: [{ sku: 'e2e-restart', quantity: 1 }] }, { 'idempotency-key': 'restart-1' });
+    expect(placed.status).toBe(201);
+    await eventually(async () => expect((await call('GET', `orders/${placed.body.orderId}`)).body.status).toBe('RESERVED'));
+    const { dlq } = consumerQueues('notification');
+    const dlqUrl = `${first.endpoints.aws}/000000000000/${dlq}`;
+    const firstSqs = new SQSClient({ endpoint: first.endpoints.aws, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    await firstSqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: 'kept across restarts' }));
+    firstSqs.destroy();
+    await first.stop();
+    first = undefined;
+
+    second = await start();
+    const base2 = second.outputs[second.stackName].ApiUrl;
+    const order = await fetch(new URL(`orders/${placed.body.orderId}`, base2)).then((r) => r.json());
+    expect(order).toMatchObject({ orderId: placed.body.orderId, status: 'RESERVED' });
+    expect(await fetch(new URL('inventory/e2e-restart', base2)).then((r) => r.json())).toMatchObject({ available: 3, reserved: 1 });
+    const secondSqs = new SQSClient({ endpoint: second.endpoints.aws, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const { Attributes } = await secondSqs.send(new GetQueueAttributesCommand({ QueueUrl: `${second.endpoints.aws}/000000000000/${dlq}`, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    secondSqs.destroy();
+    expect(Attributes?.ApproximateNumberOfMessages).toBe('1');
+  } finally {
+    await first?.stop();
+    await second?.stop();
+  }
+});
