@@ -1,6 +1,8 @@
 /** The order pipeline: API -> table + bus -> one queue per consumer -> saga functions, swept on a schedule. */
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/shared/env';
 import { CompensationSweep } from './compensation-sweep';
@@ -10,8 +12,6 @@ import { Observability } from './observability';
 import { OrderEvents } from './order-events';
 import { OrdersApi } from './orders-api';
 import { Tables } from './tables';
-import { Topic } from 'aws-cdk-lib/aws-sns';
-import { Key } from 'aws-cdk-lib/aws-kms';
 import { acknowledge } from './nag';
 
 export interface OrderPipelineStackProps extends StackProps {

@@ -4,7 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { Caller } from '../domain/caller';
+import { Caller, isAdmin } from '../domain/caller';
 import { ForbiddenError } from '../domain/errors';
 import { cancelOrder, confirmPayment, getOrder, listOrders, OrderDeps, placeOrder } from '../domain/orders';
 import { getStock, setStock } from '../domain/inventory';
@@ -17,7 +17,6 @@ import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { ENV, requireEnv } from '../shared/env';
 import { logger, metrics, METRIC } from '../shared/observability';
 import { callerOf, correlationIdOf, errorResponse, header, json, parseBody, problem, Response } from './http';
-import { isAdmin } from '../domain/caller';
 import { ROUTES, RouteName, routeKey } from './routes';
 
 export interface ApiDeps extends OrderDeps {
@@ -105,7 +104,7 @@ export function makeApiHandler(deps: () => ApiDeps) {
     const instance = event.rawPath;
     try {
       const action = BY_ROUTE_KEY.get(event.routeKey);
-      if (!action) return problem(404, 'Not found', `no route ${event.routeKey}`, { instance });
+      if (!action) return problem(404, 'Not found', `no route ${event.routeKey}`, { instance }, { 'x-correlation-id': correlationId });
       const response = await action({ event, context, caller: callerOf(event), correlationId, deps: deps() });
       response.headers['x-correlation-id'] = correlationId;
       return response;

@@ -524,9 +524,10 @@ describe('inventory routes', () => {
 
 describe('routing and correlation', () => {
   test('an unknown route key: 404 problem', async () => {
-    const response = await call({ routeKey: 'DELETE /orders/{orderId}', pathParameters: { orderId: 'ord_abc' } });
+    const response = await call({ routeKey: 'DELETE /orders/{orderId}', pathParameters: { orderId: 'ord_abc' }, headers: { 'x-correlation-id': 'trace-404' } });
     expect(response.statusCode).toBe(404);
     expect(response.headers['content-type']).toBe('application/problem+json');
+    expect(response.headers['x-correlation-id']).toBe('trace-404');
     expect(response.json.detail).toContain('DELETE /orders/{orderId}');
     expect(ddb.calls()).toHaveLength(0);
   });
