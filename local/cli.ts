@@ -17,6 +17,7 @@ const USAGE = `Usage: npm start -- [options]
   --outputs-file F    stack outputs, like cdk deploy --outputs-file (default .local/outputs.json)
   -c key=value        CDK context for synth (repeatable), e.g. -c paymentWindowSeconds=60
   --function-logs F   append every function's log lines to F (default .local/functions.log; "-" for stdout)
+  --assembly DIR      run an existing cloud assembly (e.g. cdk.out of \`npx cdk synth\`) instead of synthesizing
   -h, --help          this text`;
 
 function fail(message: string): never {
@@ -37,6 +38,7 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
         'time-scale': { type: 'string' },
         'outputs-file': { type: 'string' },
         'function-logs': { type: 'string' },
+        assembly: { type: 'string' },
         context: { type: 'string', short: 'c', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -59,6 +61,7 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
   const timeScale = v['time-scale'] === undefined ? 1 : Number(v['time-scale']);
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) fail(`--time-scale must be a positive number, got ${v['time-scale']}`);
   if (v['in-memory'] && v['data-dir']) fail('--in-memory and --data-dir exclude each other');
+  if (v.assembly && v.context?.length) fail('-c applies to synth; with --assembly nothing is synthesized');
   const context: Record<string, string> = {};
   for (const pair of v.context ?? []) {
     const eq = pair.indexOf('=');
@@ -72,6 +75,7 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
     inMemory: Boolean(v['in-memory']),
     timeScale,
     outputsFile: v['outputs-file'],
+    useAssembly: v.assembly ? path.resolve(v.assembly) : undefined,
     context,
     functionLogs: v['function-logs'] ?? '.local/functions.log',
   };
@@ -88,7 +92,7 @@ async function main(): Promise<void> {
     mkdirSync(path.dirname(file), { recursive: true });
     functionLog = (fn, line) => appendFileSync(file, `${fn} | ${line}\n`);
   }
-  process.stdout.write('synthesizing the app (cdk-nag on, local esbuild)...\n');
+  if (!options.useAssembly) process.stdout.write('synthesizing the app (cdk-nag on, local esbuild)...\n');
   const runtime = await startRuntime({ ...options, functionLog });
   let stopping = false;
   const stop = (signal: string) => {

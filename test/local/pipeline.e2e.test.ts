@@ -141,6 +141,8 @@ test('the stack runs locally: outputs resolved, every queue and DLQ listed throu
   const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({}));
   const templateQueues = Object.entries(runtime.template.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue').map(([id]) => queueUrl(runtime.names(id)));
   expect(QueueUrls.sort()).toEqual(templateQueues.sort());
+  // What cannot run locally is named at start (the alarm topic: alarms are not evaluated locally).
+  expect(runtime.warnings).toEqual([expect.stringMatching(/^not run locally: AWS::SNS::Topic/)]);
 });
 
 test('50 concurrent one-unit orders on a SKU with stock 10: exactly 10 reserved', async () => {
