@@ -84,6 +84,8 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
 async function main(): Promise<void> {
   // The runtime's own SDK clients (synth, tables) on Node 20: the SDK's Node version notice is not news to a user.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Lambda runs in UTC; the functions' threads share this process's time zone.
+  process.env.TZ = 'UTC';
   const { functionLogs, ...options } = parseCli(process.argv.slice(2));
   let functionLog: RuntimeOptions['functionLog'];
   if (functionLogs === '-') functionLog = (fn, line) => process.stdout.write(`${fn} | ${line}\n`);
@@ -111,9 +113,22 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+/** What went wrong at start, in the user's terms where we know them. */
+export function explainStartFailure(error: unknown, options: { port?: number; awsPort?: number; dataDir?: string }): string {
+  const e = error as NodeJS.ErrnoException & { port?: number };
+  if (e?.code === 'EADDRINUSE') {
+    const which = e.port === options.awsPort ? `--aws-port ${options.awsPort}` : `--port ${options.port}`;
+    return `port ${e.port} is already in use (another npm start?): stop that process or choose another with ${which}`;
+  }
+  if (e?.name === 'DataDirInUseError') return e.message;
+  return String(e?.stack ?? error);
+}
+
 if (require.main === module) {
+  const argv = process.argv.slice(2);
   main().catch((error) => {
-    process.stderr.write(`${(error as Error).stack ?? error}\n`);
+    const options = parseCli(argv);
+    process.stderr.write(`npm start failed: ${explainStartFailure(error, options)}\n`);
     process.exit(1);
   });
 }

@@ -3,7 +3,7 @@
  * 127.0.0.1. Topology comes only from the synthesized template; a resource type it cannot run is named at start.
  * Tests use startRuntime()/stop(); the CLI (local/cli.ts) wraps it.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Clock, systemClock } from './clock';
 import { CfnResource, CfnTemplate, readCloudAssembly, StackArtifact } from './assembly/cloud-assembly';
@@ -14,6 +14,7 @@ import { EventBusEngine, RuleSpec, TargetSpec } from './engines/event-bus';
 import { handleEventsRequest } from './engines/events-api';
 import { LocalFunction } from './engines/function-runner';
 import { HttpApiEngine, HttpRoute } from './engines/http-api';
+import { Invoker } from './engines/invoker';
 import { FileQueueStore, MemoryQueueStore, QueueEngine } from './engines/queue-engine';
 import { handleSqsRequest } from './engines/sqs-api';
 import { SqsEventSource } from './engines/sqs-event-source';
@@ -23,6 +24,7 @@ import { StateMachineEngine } from './engines/state-machines';
 import { tableSpecFrom, TablesEngine } from './engines/tables';
 import { synthesize } from './synth';
 import { LiveLog } from './live-log';
+import { lockDataDir } from './data-dir-lock';
 
 export interface RuntimeOptions {
   /** HTTP API port (default 3000; 0 picks a free one). */
@@ -49,6 +51,11 @@ export interface RuntimeOptions {
   /** Every function output line, with the function name (default: discarded). */
   functionLog?: (functionName: string, line: string) => void;
   clock?: Clock;
+  /**
+   * Wraps every function as its callers see it (HTTP API, event sources, rule targets, state machines): the seam
+   * for fault injection (errors, timeouts, throttling, latency) without touching the functions.
+   */
+  wrapInvoker?: (invoker: Invoker) => Invoker;
 }
 
 export interface LocalRuntime {
@@ -109,6 +116,10 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
   }
   for (const [type, ids] of unsupported) warnings.push(`not run locally: ${type} (${ids.join(', ')})`);
 
+  // Stopped in reverse order; the data directory's lock is taken before anything reads it and released last.
+  const cleanup: (() => Promise<void> | void)[] = [];
+  if (dataDir) cleanup.push(lockDataDir(dataDir));
+
   // Engines that others call into, created before the servers so requests find them.
   const tables = new TablesEngine({ dataDirectory: dataDir && path.join(dataDir, 'dynamodb') });
   const queues = new QueueEngine({
@@ -117,11 +128,14 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     accountId: ACCOUNT_ID,
     store: dataDir ? new FileQueueStore(path.join(dataDir, 'sqs')) : new MemoryQueueStore(),
   });
+  cleanup.push(() => queues.close());
   const functions = new Map<string, LocalFunction>();
+  /** The functions as callers reach them (wrapped for fault injection when asked). */
+  const invokers = new Map<string, Invoker>();
   const stateMachines = new Map<string, StateMachineEngine>();
-  const functionByArnOrName = (ref: string) => {
+  const functionByArnOrName = (ref: string): Invoker | undefined => {
     const name = ref.startsWith('arn:') ? ref.split(':')[6] : ref;
-    return functions.get(name);
+    return invokers.get(name);
   };
 
   const bus = new EventBusEngine({
@@ -181,7 +195,6 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     onRequest: (info) => live.request(info),
   });
 
-  const cleanup: (() => Promise<void> | void)[] = [];
   try {
     await tables.start();
     cleanup.push(() => tables.stop());
@@ -243,24 +256,23 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
       const name = localName(template, id);
       const env = resolve<Record<string, string>>((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
       const logging = p.LoggingConfig as { LogFormat?: 'Text' | 'JSON'; ApplicationLogLevel?: string } | undefined;
-      functions.set(
+      const fn = new LocalFunction({
         name,
-        new LocalFunction({
-          name,
-          codeDirectory,
-          handler: String(p.Handler ?? 'index.handler'),
-          environment: { ...env, ...localEnvironment },
-          timeoutSeconds: Number(p.Timeout ?? 3),
-          memorySize: Number(p.MemorySize ?? 128),
-          maxConcurrency: Number(p.ReservedConcurrentExecutions ?? esmConcurrency.get(name) ?? 10),
-          region,
-          runtime: typeof p.Runtime === 'string' ? p.Runtime : undefined,
-          logFormat: logging?.LogFormat,
-          applicationLogLevel: logging?.ApplicationLogLevel,
-          clock,
-          onLog: options.functionLog ? (line) => options.functionLog!(name, line) : undefined,
-        }),
-      );
+        codeDirectory,
+        handler: String(p.Handler ?? 'index.handler'),
+        environment: { ...env, ...localEnvironment },
+        timeoutSeconds: Number(p.Timeout ?? 3),
+        memorySize: Number(p.MemorySize ?? 128),
+        maxConcurrency: Number(p.ReservedConcurrentExecutions ?? esmConcurrency.get(name) ?? 10),
+        region,
+        runtime: typeof p.Runtime === 'string' ? p.Runtime : undefined,
+        logFormat: logging?.LogFormat,
+        applicationLogLevel: logging?.ApplicationLogLevel,
+        clock,
+        onLog: options.functionLog ? (line) => options.functionLog!(name, line) : undefined,
+      });
+      functions.set(name, fn);
+      invokers.set(name, options.wrapInvoker ? options.wrapInvoker(fn) : fn);
     }
     cleanup.push(() => Promise.all([...functions.values()].map((f) => f.stop())).then(() => undefined));
 
@@ -395,10 +407,10 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
       engines: { queues, bus, functions, stateMachines, eventSources, tables },
       names: (logicalId) => localName(template, logicalId),
       template,
-      stop: () => (stopping ??= stopAll(cleanup, queues)),
+      stop: () => (stopping ??= stopAll(cleanup)),
     };
   } catch (error) {
-    await stopAll(cleanup, queues).catch(() => undefined);
+    await stopAll(cleanup).catch(() => undefined);
     throw error;
   }
 
@@ -410,12 +422,6 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
 }
 
 /** Stops in reverse order of start: event sources and schedules first, so in-flight work finishes or returns. */
-async function stopAll(cleanup: (() => Promise<void> | void)[], queues: QueueEngine): Promise<void> {
+async function stopAll(cleanup: (() => Promise<void> | void)[]): Promise<void> {
   for (const step of cleanup.reverse()) await step();
-  queues.close();
-}
-
-/** Removes a data directory (tests). */
-export function removeDataDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -326,3 +326,41 @@ test('a restart on the same data directory loses nothing: tables and queued mess
     await second?.stop();
   }
 });
+
+test('fault injection through the invoker seam: a consumer failing twice is retried from its queue, and the order still settles', async () => {
+  let failuresLeft = 2;
+  const failed: string[] = [];
+  const faulty = await startRuntime({
+    port: 0,
+    awsPort: 0,
+    inMemory: true,
+    timeScale: TIME_SCALE,
+    useAssembly: path.join(work, 'cdk.out'),
+    outputsFile: path.join(work, 'faulty-outputs.json'),
+    log: () => undefined,
+    wrapInvoker: (fn) =>
+      fn.name.startsWith('orderstatus')
+        ? {
+            name: fn.name,
+            async invoke(event) {
+              if (failuresLeft-- > 0) {
+                failed.push(fn.name);
+                return { ok: false, error: { errorType: 'Injected', errorMessage: 'injected consumer failure' }, durationMs: 0 };
+              }
+              return fn.invoke(event);
+            },
+          }
+        : fn,
+  });
+  try {
+    const base = faulty.outputs[faulty.stackName].ApiUrl;
+    const send = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) =>
+      fetch(new URL(route, base), { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, string>>);
+    await send('PUT', 'inventory/e2e-faulty', { available: 1 });
+    const { orderId } = await send('POST', 'orders', { customerId: 'c-faulty', items: [{ sku: 'e2e-faulty', quantity: 1 }] }, { 'idempotency-key': 'faulty-1' });
+    await eventually(async () => expect((await fetch(new URL(`orders/${orderId}`, base)).then((r) => r.json() as Promise<{ status: string }>)).status).toBe('RESERVED'), 30_000);
+    expect(failed).toHaveLength(2);
+  } finally {
+    await faulty.stop();
+  }
+});
