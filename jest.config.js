@@ -4,6 +4,8 @@
  */
 module.exports = {
   testEnvironment: 'node',
+  // Two workers on two cores: the end-to-end suites mostly wait on (scaled) timers, so they overlap well with the rest.
+  maxWorkers: 2,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
