@@ -16,6 +16,8 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { DescribeRuleCommand, EventBridgeClient, ListRulesCommand, PutEventsCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { EVENT_CATALOGUE } from '../../functions/domain/events';
 import { NOTIFICATIONS_TABLE } from '../../functions/adapters/table-schema';
 import { CONSUMERS } from '../../lib/config';
@@ -363,4 +365,62 @@ test('fault injection through the invoker seam: a consumer failing twice is retr
   } finally {
     await faulty.stop();
   }
+});
+
+describe('the AWS endpoint speaks EventBridge and Step Functions to the unchanged SDK', () => {
+  const config = () => ({ endpoint: runtime.endpoints.aws, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+
+  test('EventBridge: PutEvents answers per entry, TestEventPattern, ListRules and DescribeRule; errors carry AWS names', async () => {
+    const events = new EventBridgeClient(config());
+    try {
+      const bus = output('EventBusName');
+      const put = await events.send(
+        new PutEventsCommand({
+          Entries: [
+            { EventBusName: bus, Source: 'e2e.test', DetailType: 'Unrouted', Detail: '{"ok": true}' },
+            { EventBusName: bus, Source: 'e2e.test', DetailType: 'Broken', Detail: 'not json' },
+            { EventBusName: 'no-such-bus', Source: 'e2e.test', DetailType: 'Lost', Detail: '{}' },
+          ],
+        }),
+      );
+      expect(put.FailedEntryCount).toBe(2);
+      expect(put.Entries![0].EventId).toBeDefined();
+      expect(put.Entries![1]).toMatchObject({ ErrorCode: 'MalformedDetail' });
+      expect(put.Entries![2].ErrorCode).toBeDefined();
+
+      const { Rules = [] } = await events.send(new ListRulesCommand({ EventBusName: bus }));
+      const templateRules = Object.entries(runtime.template.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule').map(([id]) => runtime.names(id));
+      expect(Rules.map((r) => r.Name).sort()).toEqual(templateRules.sort());
+      const described = await events.send(new DescribeRuleCommand({ Name: Rules[0].Name, EventBusName: bus }));
+      expect(JSON.parse(described.EventPattern!)).toEqual(JSON.parse(Rules[0].EventPattern!));
+      await expect(events.send(new DescribeRuleCommand({ Name: 'missing', EventBusName: bus }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+
+      const event = JSON.stringify({ id: '1', account: '000000000000', source: EVENT_CATALOGUE.OrderPlaced.source, time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], 'detail-type': 'OrderPlaced', detail: {} });
+      expect((await events.send(new TestEventPatternCommand({ EventPattern: described.EventPattern!, Event: event }))).Result).toBe(described.Name!.startsWith('inventory'));
+      await expect(events.send(new TestEventPatternCommand({ EventPattern: '{"source": "not-a-list"}', Event: event }))).rejects.toMatchObject({ name: 'InvalidEventPatternException' });
+    } finally {
+      events.destroy();
+    }
+  });
+
+  test('Step Functions: StartExecution of the sweep, DescribeExecution to its summary, ListExecutions; unknown ARNs named as AWS does', async () => {
+    const sfn = new SFNClient(config());
+    try {
+      const stateMachineArn = output('SweepStateMachineArn');
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: 'manual-sweep', input: '{}' }));
+      const done = await eventually(async () => {
+        const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        expect(d.status).toBe('SUCCEEDED');
+        return d;
+      });
+      expect(JSON.parse(done.output!)).toMatchObject({ failed: 0, found: { publish: expect.any(Number), republish: expect.any(Number), expire: expect.any(Number) } });
+      const { executions = [] } = await sfn.send(new ListExecutionsCommand({ stateMachineArn }));
+      expect(executions.map((e) => e.name)).toContain('manual-sweep');
+      await expect(sfn.send(new StartExecutionCommand({ stateMachineArn, name: 'manual-sweep' }))).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+      await expect(sfn.send(new DescribeExecutionCommand({ executionArn: `${executionArn}-missing` }))).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
+      await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: `${stateMachineArn}-missing` }))).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
+    } finally {
+      sfn.destroy();
+    }
+  });
 });

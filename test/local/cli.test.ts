@@ -1,0 +1,38 @@
+import { explainStartFailure, parseCli } from '../../local/cli';
+
+describe('npm start options', () => {
+  test('defaults: ports 3000 and 4566, data on disk, real time', () => {
+    expect(parseCli([])).toMatchObject({ port: 3000, awsPort: 4566, inMemory: false, timeScale: 1, context: {}, dataDir: undefined, useAssembly: undefined });
+  });
+
+  test('every flag, -c repeated', () => {
+    const parsed = parseCli(['--port', '0', '--aws-port', '4600', '--in-memory', '--time-scale', '60', '--outputs-file', 'o.json', '-c', 'paymentWindowSeconds=30', '-c', 'jwtAudience=a=b']);
+    expect(parsed).toMatchObject({ port: 0, awsPort: 4600, inMemory: true, timeScale: 60, outputsFile: 'o.json', context: { paymentWindowSeconds: '30', jwtAudience: 'a=b' } });
+  });
+
+  test.each([
+    [['--port', '70000'], '--port must be a port number'],
+    [['--time-scale', '0'], '--time-scale must be a positive number'],
+    [['--in-memory', '--data-dir', 'x'], '--in-memory and --data-dir exclude each other'],
+    [['-c', 'novalue'], '-c expects key=value'],
+    [['--assembly', 'cdk.out', '-c', 'a=b'], 'with --assembly nothing is synthesized'],
+    [['--bogus'], "Unknown option '--bogus'"],
+  ])('%j is refused with a message naming the problem, exit code 2', (argv, message) => {
+    const exit = jest.spyOn(process, 'exit').mockImplementation(((code: number) => {
+      throw new Error(`exit ${code}`);
+    }) as never);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(() => parseCli(argv as string[])).toThrow('exit 2');
+      expect(String(stderr.mock.calls[0][0])).toContain(message);
+    } finally {
+      exit.mockRestore();
+      stderr.mockRestore();
+    }
+  });
+
+  test('a busy port is explained with the flag that moves it', () => {
+    const busy = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE', port: 4566 });
+    expect(explainStartFailure(busy, { port: 3000, awsPort: 4566 })).toBe('port 4566 is already in use (another npm start?): stop that process or choose another with --aws-port 4566');
+  });
+});
