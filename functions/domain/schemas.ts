@@ -42,7 +42,7 @@ export const placeOrderSchema = z
         const sku: unknown = line?.sku;
         if (typeof sku !== 'string') return;
         if (seen.has(sku)) {
-          ctx.addIssue({ code: 'custom', path: ['items', i, 'sku'], message: `sku ${sku} appears twice: put the total quantity on one line` });
+          ctx.addIssue({ code: 'custom', path: ['items', i, 'sku'], message: `"${sku}" appears on an earlier line too: put the total quantity on one line` });
         }
         seen.add(sku);
       });
@@ -61,6 +61,12 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '');
 }
 
+/** Schema messages start with the field's own name (`quantity must be...`): say which one (`items[2].quantity must be...`). */
+function withFullPath(message: string, path: readonly PropertyKey[], field: string): string {
+  const leaf = path[path.length - 1];
+  return typeof leaf === 'string' && message.startsWith(`${leaf} `) ? `${field}${message.slice(leaf.length)}` : message;
+}
+
 export function toProblems(error: z.ZodError, prefix = ''): Problem[] {
   return error.issues.map((issue) => {
     const field = fieldPath([...(prefix ? [prefix] : []), ...issue.path]) || prefix || '(body)';
@@ -69,7 +75,7 @@ export function toProblems(error: z.ZodError, prefix = ''): Problem[] {
         ? `unknown field(s): ${issue.keys.join(', ')}`
         : issue.code === 'invalid_type' && issue.input === undefined
           ? `${field} is required`
-          : issue.message;
+          : withFullPath(issue.message, issue.path, field);
     return { field, message };
   });
 }
