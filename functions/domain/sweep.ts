@@ -48,7 +48,8 @@ export async function findWork(settings: SweepSettings, deps: SweepDeps): Promis
   const now = deps.clock.now();
   const limit = settings.maxOrdersPerRun;
   const unpublished = (await Promise.all(UNPUBLISHABLE.map((t) => deps.orders.findUnpublished(t, ago(now, settings.unpublishedAfterSeconds), limit)))).flat();
-  const stale = await deps.orders.findInStatusSince('PENDING', ago(now, settings.stalePendingAfterSeconds), limit);
+  // Unpublished PENDING orders (at most `limit`, handled by the publish branch) are skipped below: read past them.
+  const stale = await deps.orders.findInStatusSince('PENDING', ago(now, settings.stalePendingAfterSeconds), 2 * limit);
   // Reserved orders are found by the time they were reserved; the deadline written on each decides.
   const reserved = await deps.orders.findInStatusSince('RESERVED', now, limit);
   const ids = (orders: StoredOrder[]) => orders.slice(0, limit).map((o) => ({ orderId: o.orderId }));

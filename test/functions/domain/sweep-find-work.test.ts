@@ -158,3 +158,16 @@ test('nothing old enough: no work', async () => {
 
   expect(await findWork(settings, deps(w))).toEqual({ publish: [], republish: [], expire: [] });
 });
+
+test('unpublished PENDING orders at the head of the stale list do not crowd out the ones to re-publish', async () => {
+  const w = eraWorld();
+  const limit = 2;
+  const unpublished = [await place(w, { publishFails: true }), await place(w, { publishFails: true })];
+  const stale = [await place(w), await place(w)];
+  w.clock.advance((settings.stalePendingAfterSeconds + 1) * 1000);
+
+  const work = await findWork({ ...settings, maxOrdersPerRun: limit }, deps(w));
+
+  expect(ids(work.publish).sort()).toEqual(unpublished.sort());
+  expect(ids(work.republish).sort()).toEqual(stale.sort());
+});
