@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { synthesize } from '../../local/synth';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(150_000);
 
@@ -52,18 +53,6 @@ function exited(child: ChildProcess): Promise<number | null> {
 async function call(api: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(new URL(route, api), { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 }
 
 let running: ChildProcess | undefined;

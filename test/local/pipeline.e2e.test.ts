@@ -22,6 +22,7 @@ import { EVENT_CATALOGUE } from '../../functions/domain/events';
 import { NOTIFICATIONS_TABLE } from '../../functions/adapters/table-schema';
 import { CONSUMERS } from '../../lib/config';
 import { LocalRuntime, startRuntime } from '../../local/runtime';
+import { eventually } from '../support/eventually';
 
 jest.setTimeout(120_000);
 
@@ -68,19 +69,6 @@ async function setStock(sku: string, available: number) {
 
 async function stock(sku: string) {
   return (await http('GET', `/inventory/${sku}`)).body as { available: number; reserved: number };
-}
-
-/** Polls until the check passes or the (real) time runs out; the last failure is rethrown. */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 async function statusBecomes(orderId: string, status: string) {
