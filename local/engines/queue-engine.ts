@@ -486,16 +486,21 @@ interface RedriveAllowPolicy {
   sourceQueueArns?: string[];
 }
 
-function parseRedrivePolicy(value: string): RedrivePolicy {
-  const bad = (reason: string) => invalidParam(`Value ${value} for parameter RedrivePolicy is invalid. Reason: ${reason}`);
+/** A policy attribute's JSON object; anything else is SQS's "not a valid JSON map" error. */
+function parseJsonMap(value: string, bad: (reason: string) => SqsError, what: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch {
-    throw bad('Redrive policy is not a valid JSON map.');
+    throw bad(`${what} is not a valid JSON map.`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('Redrive policy is not a valid JSON map.');
-  const p = parsed as Record<string, unknown>;
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad(`${what} is not a valid JSON map.`);
+  return parsed as Record<string, unknown>;
+}
+
+function parseRedrivePolicy(value: string): RedrivePolicy {
+  const bad = (reason: string) => invalidParam(`Value ${value} for parameter RedrivePolicy is invalid. Reason: ${reason}`);
+  const p = parseJsonMap(value, bad, 'Redrive policy');
   for (const key of Object.keys(p)) {
     if (key !== 'deadLetterTargetArn' && key !== 'maxReceiveCount') throw bad(`Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount].`);
   }
@@ -509,14 +514,7 @@ function parseRedrivePolicy(value: string): RedrivePolicy {
 
 function parseRedriveAllowPolicy(value: string): RedriveAllowPolicy {
   const bad = (reason: string) => invalidParam(`Value ${value} for parameter RedriveAllowPolicy is invalid. Reason: ${reason}`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw bad('Redrive allow policy is not a valid JSON map.');
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('Redrive allow policy is not a valid JSON map.');
-  const p = parsed as Record<string, unknown>;
+  const p = parseJsonMap(value, bad, 'Redrive allow policy');
   const permission = p.redrivePermission;
   if (permission !== 'allowAll' && permission !== 'denyAll' && permission !== 'byQueue') {
     throw bad('Invalid value for redrivePermission: must be allowAll, denyAll or byQueue.');

@@ -194,6 +194,20 @@ function failure(id: string, err: unknown): Record<string, unknown> {
   return { Id: id, SenderFault: e.code !== 'InternalFailure', Code: e.code, Message: e.message };
 }
 
+/** A batch answers per entry: each entry succeeds or fails on its own, as SQS does. */
+function eachEntry(entries: BatchEntry[], apply: (entry: BatchEntry) => Record<string, unknown> | void) {
+  const Successful: Record<string, unknown>[] = [];
+  const Failed: Record<string, unknown>[] = [];
+  for (const e of entries) {
+    try {
+      Successful.push({ Id: e.Id, ...(apply(e) ?? {}) });
+    } catch (err) {
+      Failed.push(failure(e.Id, err));
+    }
+  }
+  return { Successful, Failed };
+}
+
 // ----- ReceiveMessage projection -----
 
 const SYSTEM_ATTRIBUTE_NAMES = new Set([
@@ -342,16 +356,7 @@ const OPERATIONS: Record<string, Handler> = {
     if (total > max) {
       throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${max} bytes. You have sent ${total} bytes.`);
     }
-    const Successful: Record<string, unknown>[] = [];
-    const Failed: Record<string, unknown>[] = [];
-    for (const e of entries) {
-      try {
-        Successful.push({ Id: e.Id, ...sendResult(engine.sendMessage(name, sendInput(e))) });
-      } catch (err) {
-        Failed.push(failure(e.Id, err));
-      }
-    }
-    return { Successful, Failed };
+    return eachEntry(entries, (e) => sendResult(engine.sendMessage(name, sendInput(e))));
   },
   async ReceiveMessage(engine, body, ctx) {
     const name = queueName(engine, body);
@@ -374,17 +379,9 @@ const OPERATIONS: Record<string, Handler> = {
   },
   DeleteMessageBatch(engine, body) {
     const name = queueName(engine, body);
-    const Successful: Record<string, unknown>[] = [];
-    const Failed: Record<string, unknown>[] = [];
-    for (const e of batchEntries(body, 'Entries')) {
-      try {
-        engine.deleteMessage(name, str(e, 'ReceiptHandle', true));
-        Successful.push({ Id: e.Id });
-      } catch (err) {
-        Failed.push(failure(e.Id, err));
-      }
-    }
-    return { Successful, Failed };
+    return eachEntry(batchEntries(body, 'Entries'), (e) => {
+      engine.deleteMessage(name, str(e, 'ReceiptHandle', true));
+    });
   },
   ChangeMessageVisibility(engine, body) {
     engine.changeMessageVisibility(queueName(engine, body), str(body, 'ReceiptHandle', true), int(body, 'VisibilityTimeout', true)!);
@@ -392,17 +389,9 @@ const OPERATIONS: Record<string, Handler> = {
   },
   ChangeMessageVisibilityBatch(engine, body) {
     const name = queueName(engine, body);
-    const Successful: Record<string, unknown>[] = [];
-    const Failed: Record<string, unknown>[] = [];
-    for (const e of batchEntries(body, 'Entries')) {
-      try {
-        engine.changeMessageVisibility(name, str(e, 'ReceiptHandle', true), int(e, 'VisibilityTimeout', true)!);
-        Successful.push({ Id: e.Id });
-      } catch (err) {
-        Failed.push(failure(e.Id, err));
-      }
-    }
-    return { Successful, Failed };
+    return eachEntry(batchEntries(body, 'Entries'), (e) => {
+      engine.changeMessageVisibility(name, str(e, 'ReceiptHandle', true), int(e, 'VisibilityTimeout', true)!);
+    });
   },
   PurgeQueue(engine, body) {
     engine.purgeQueue(queueName(engine, body));
