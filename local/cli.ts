@@ -5,6 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { checkJava } from './requirements';
 import { RuntimeOptions, startRuntime } from './runtime';
 
 const USAGE = `Usage: npm start -- [options]
@@ -87,6 +88,12 @@ async function main(): Promise<void> {
   // Lambda runs in UTC; the functions' threads share this process's time zone.
   process.env.TZ = 'UTC';
   const { functionLogs, ...options } = parseCli(process.argv.slice(2));
+  // DynamoDB Local runs on Java: say what to install, once, before anything else.
+  const java = checkJava();
+  if (!java.ok) {
+    process.stderr.write(`${java.message}\n`);
+    process.exit(1);
+  }
   let functionLog: RuntimeOptions['functionLog'];
   if (functionLogs === '-') functionLog = (fn, line) => process.stdout.write(`${fn} | ${line}\n`);
   else {
@@ -120,7 +127,7 @@ export function explainStartFailure(error: unknown, options: { port?: number; aw
     const which = e.port === options.awsPort ? `--aws-port ${options.awsPort}` : `--port ${options.port}`;
     return `port ${e.port} is already in use (another npm start?): stop that process or choose another with ${which}`;
   }
-  if (e?.name === 'DataDirInUseError') return e.message;
+  if (e?.name === 'DataDirInUseError' || e?.name === 'MissingRequirementError') return e.message;
   return String(e?.stack ?? error);
 }
 

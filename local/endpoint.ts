@@ -1,7 +1,8 @@
 /**
  * One AWS-compatible endpoint (default port 4566): requests are routed by X-Amz-Target to SQS (JSON 1.0),
- * EventBridge (JSON 1.1), Step Functions (JSON 1.0), or passed through to dynalite (DynamoDB). Point the SDK or
- * CLI at it with AWS_ENDPOINT_URL. Signatures are not checked.
+ * EventBridge (JSON 1.1), Step Functions (JSON 1.0), or passed through unchanged to DynamoDB Local: DynamoDB
+ * (`DynamoDB_20120810.*`) and DynamoDB Streams (`DynamoDBStreams_20120810.*`, served on the same port). Point the SDK
+ * or CLI at it with AWS_ENDPOINT_URL. Signatures are not checked.
  */
 import { createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ export interface EndpointServices {
   sqs(target: string, body: Record<string, unknown>): Promise<AwsJsonResponse> | AwsJsonResponse;
   events(operation: string, body: Record<string, unknown>): Promise<AwsJsonResponse> | AwsJsonResponse;
   stepFunctions(operation: string, body: Record<string, unknown>): Promise<AwsJsonResponse> | AwsJsonResponse;
-  /** dynalite's URL: DynamoDB requests are forwarded unchanged. */
+  /** DynamoDB Local's URL: DynamoDB and DynamoDB Streams requests are forwarded unchanged. */
   dynamodbEndpoint: string;
 }
 
@@ -48,7 +49,7 @@ export class AwsEndpoint {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
     const [service, operation] = target.split('.');
-    if (service?.startsWith('DynamoDB_')) return this.forward(req, res, this.services.dynamodbEndpoint);
+    if (service === 'DynamoDB_20120810' || service === 'DynamoDBStreams_20120810') return this.forward(req, res, this.services.dynamodbEndpoint);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -77,7 +78,7 @@ export class AwsEndpoint {
         answer = await this.services.stepFunctions(operation, body);
         break;
       default:
-        return this.fail(res, 400, 'UnknownService', `service ${service} is not emulated by the local runtime (SQS, EventBridge, Step Functions, DynamoDB are)`);
+        return this.fail(res, 400, 'UnknownService', `service ${service} is not emulated by the local runtime (SQS, EventBridge, Step Functions, DynamoDB and DynamoDB Streams are)`);
     }
     res.writeHead(answer.status, { 'content-type': CONTENT_TYPES[service], 'x-amzn-requestid': cryptoId(), ...(answer.headers ?? {}) });
     res.end(JSON.stringify(answer.body ?? {}));

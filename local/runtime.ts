@@ -101,10 +101,29 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
   const dataDir = options.inMemory ? undefined : path.resolve(root, options.dataDir ?? '.local/data');
   const outputsFile = path.resolve(root, options.outputsFile ?? '.local/outputs.json');
 
-  const assemblyDir = options.useAssembly ?? synthesize({ outdir: path.resolve(root, options.assemblyDir ?? '.local/cdk.out'), context: options.context ?? {} });
-  const stacks = readCloudAssembly(assemblyDir);
-  if (stacks.length !== 1) throw new Error(`the local runtime runs one stack; the app has ${stacks.length}`);
-  const stack: StackArtifact = stacks[0];
+  // Stopped in reverse order; the data directory's lock is taken before anything reads it and released last.
+  const cleanup: (() => Promise<void> | void)[] = [];
+  if (dataDir) cleanup.push(lockDataDir(dataDir));
+
+  // DynamoDB Local is a JVM (~1.5 s to boot): spawned first, it boots while the app synthesizes.
+  const tables = new TablesEngine({ dataDirectory: dataDir && path.join(dataDir, 'dynamodb') });
+  let spawned!: () => void;
+  const tablesSpawned = new Promise<void>((resolve) => (spawned = resolve));
+  const tablesStarted = tables.start(() => spawned());
+  tablesStarted.catch(() => undefined);
+  cleanup.push(() => tablesStarted.then(() => tables.stop(), () => undefined));
+
+  let stack: StackArtifact;
+  try {
+    await Promise.race([tablesSpawned, tablesStarted]);
+    const assemblyDir = options.useAssembly ?? synthesize({ outdir: path.resolve(root, options.assemblyDir ?? '.local/cdk.out'), context: options.context ?? {} });
+    const stacks = readCloudAssembly(assemblyDir);
+    if (stacks.length !== 1) throw new Error(`the local runtime runs one stack; the app has ${stacks.length}`);
+    stack = stacks[0];
+  } catch (error) {
+    await stopAll(cleanup).catch(() => undefined);
+    throw error;
+  }
   const template = stack.template;
   const identity: LocalIdentity = { region, accountId: ACCOUNT_ID, stackName: stack.stackName };
   const byType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
@@ -116,12 +135,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
   }
   for (const [type, ids] of unsupported) warnings.push(`not run locally: ${type} (${ids.join(', ')})`);
 
-  // Stopped in reverse order; the data directory's lock is taken before anything reads it and released last.
-  const cleanup: (() => Promise<void> | void)[] = [];
-  if (dataDir) cleanup.push(lockDataDir(dataDir));
-
   // Engines that others call into, created before the servers so requests find them.
-  const tables = new TablesEngine({ dataDirectory: dataDir && path.join(dataDir, 'dynamodb') });
   const queues = new QueueEngine({
     clock,
     region,
@@ -196,8 +210,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
   });
 
   try {
-    await tables.start();
-    cleanup.push(() => tables.stop());
+    await tablesStarted;
+    warnings.push(...tables.warnings);
     const awsUrl = await endpoint.listen(options.awsPort ?? 4566);
     cleanup.push(() => endpoint.close());
     queues.endpoint = awsUrl;

@@ -1,6 +1,6 @@
 /**
  * The compensation sweep as deployed: the state machine definition synthesized from the CDK app, run locally by
- * aws-local-stepfunctions, its Task states bound to the sweep's real domain code on dynalite tables. Each scenario
+ * aws-local-stepfunctions, its Task states bound to the sweep's real domain code on DynamoDB Local tables. Each scenario
  * checks the execution's output (the summary) and what the sweep did to the orders table and the bus.
  */
 import { App } from 'aws-cdk-lib';
@@ -25,7 +25,7 @@ import {
 } from '../../functions/domain/sweep';
 import { ENV } from '../../functions/shared/env';
 import type { RepairInput } from '../../functions/sweep/repair-order';
-import { LocalTables, startLocalTables } from '../support/dynalite';
+import { LocalTables, startLocalTables } from '../support/local-tables';
 import { ManualClock, RecordingPublisher } from '../support/recording-publisher';
 import { allStates, asLambda, catchAllAttempts, Definition, functionLogicalId, retryPausesMs, runLocally, synthesizedDefinition, TaskHandlers } from '../support/sfn-local';
 

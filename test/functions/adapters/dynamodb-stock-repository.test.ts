@@ -1,4 +1,4 @@
-import { startLocalTables, LocalTables } from '../../support/dynalite';
+import { startLocalTables, LocalTables } from '../../support/local-tables';
 import { DynamoDbStockRepository } from '../../../functions/adapters/dynamodb-stock-repository';
 
 let tables: LocalTables;

@@ -1,5 +1,5 @@
 /**
- * Shared set-up for the domain tests: the real DynamoDB adapters on a per-file dynalite, a RecordingPublisher and
+ * Shared set-up for the domain tests: the real DynamoDB adapters on per-file tables (DynamoDB Local), a RecordingPublisher and
  * a ManualClock. Not a test file itself (no `.test.ts`).
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -8,13 +8,13 @@ import { DynamoDbStockRepository } from '../../../functions/adapters/dynamodb-st
 import { Caller } from '../../../functions/domain/caller';
 import { OrderLine } from '../../../functions/domain/order';
 import { StoredOrder } from '../../../functions/domain/ports';
-import { LocalTables, startLocalTables } from '../../support/dynalite';
+import { LocalTables, startLocalTables } from '../../support/local-tables';
 import { ManualClock, RecordingPublisher } from '../../support/recording-publisher';
 
 export const T0 = '2026-01-01T00:00:00.000Z';
 
 let seq = 0;
-/** Unique per test file run (each file has its own dynalite, so this is enough to keep tests apart). */
+/** Unique per test file run (each file has its own tables, so this is enough to keep tests apart). */
 export function uid(prefix: string): string {
   seq += 1;
   return `${prefix}-${seq}`;
@@ -23,7 +23,7 @@ export function uid(prefix: string): string {
 export const service = (principal = 'svc-test'): Caller => ({ kind: 'service', principal });
 export const customer = (customerId: string, scopes: string[] = []): Caller => ({ kind: 'customer', customerId, scopes });
 
-/** Starts one dynalite for the calling test file (beforeAll/afterAll) and returns a getter for it. */
+/** Creates the calling test file's own tables (beforeAll/afterAll) and returns a getter for them. */
 export function useLocalTables(): () => LocalTables {
   let tables: LocalTables | undefined;
   beforeAll(async () => {

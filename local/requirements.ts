@@ -1,0 +1,55 @@
+/**
+ * What the local runtime and the tests need from the machine beyond Node: Java 17 or newer for DynamoDB Local
+ * (AWS's engine, a JVM program). `npm start` (local/cli.ts) and `npm test` (the `pretest` script runs this file)
+ * stop at once with one line saying what to install, not a stack trace.
+ */
+import { spawnSync } from 'node:child_process';
+
+export const MIN_JAVA = 17;
+
+export const INSTALL_JAVA =
+  'install openjdk-17-jre-headless (Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless) or a JDK 17+ (macOS: brew install openjdk@17, then put its bin on PATH)';
+
+export type JavaCheck = { ok: true; major: number; version: string } | { ok: false; message: string };
+
+/** The major version in `java -version` output: `"17.0.15"` is 17, `"21"` is 21, `"1.8.0_392"` is 8. */
+export function javaMajor(versionOutput: string): { major: number; version: string } | undefined {
+  const match = /version "((\d+)(?:\.(\d+))?[^"]*)"/.exec(versionOutput);
+  if (!match) return undefined;
+  const first = Number(match[2]);
+  return { major: first === 1 && match[3] !== undefined ? Number(match[3]) : first, version: match[1] };
+}
+
+/** Runs `java -version` from PATH (what DynamoDB Local is started with). */
+export function checkJava(env: NodeJS.ProcessEnv = process.env): JavaCheck {
+  const run = spawnSync('java', ['-version'], { env, encoding: 'utf8', timeout: 15_000 });
+  const output = `${run.stderr ?? ''}${run.stdout ?? ''}`;
+  const found = run.error ? undefined : javaMajor(output);
+  if (!found || run.status !== 0) {
+    const what = run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no java on PATH' : `\`java -version\` did not name a version`;
+    return { ok: false, message: `DynamoDB Local needs Java ${MIN_JAVA} or newer (${what}): ${INSTALL_JAVA}` };
+  }
+  if (found.major < MIN_JAVA) {
+    return { ok: false, message: `DynamoDB Local needs Java ${MIN_JAVA} or newer (java on PATH is ${found.version}): ${INSTALL_JAVA}` };
+  }
+  return { ok: true, ...found };
+}
+
+/** Throws one line (no stack worth reading) when Java is missing or too old. */
+export class MissingRequirementError extends Error {
+  readonly name = 'MissingRequirementError';
+}
+
+export function requireJava(env: NodeJS.ProcessEnv = process.env): void {
+  const check = checkJava(env);
+  if (!check.ok) throw new MissingRequirementError(check.message);
+}
+
+// `node --import tsx local/requirements.ts` (npm's pretest): exit 1 with one line when something is missing.
+if (require.main === module) {
+  const check = checkJava();
+  if (!check.ok) {
+    process.stderr.write(`${check.message}\n`);
+    process.exit(1);
+  }
+}
