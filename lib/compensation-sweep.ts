@@ -95,7 +95,7 @@ export class CompensationSweep extends Construct {
       timeout: Duration.minutes(Math.max(5, props.intervalMinutes * 2)),
       tracingEnabled: true,
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
-      comment: 'Publishes unpublished orders, re-publishes or flags stuck PENDING orders, cancels unpaid RESERVED orders',
+      comment: 'Re-publishes or flags stuck PENDING orders, cancels unpaid RESERVED orders past their deadline (stock released)',
     });
 
     const scheduleDeadLetters = new Queue(this, 'ScheduleDLQ', {

@@ -6,7 +6,6 @@
 import { Node } from 'constructs';
 import { EventType } from '../functions/domain/events';
 import { INVENTORY_EVENTS } from '../functions/domain/inventory';
-import { ORDER_STATUS_EVENTS } from '../functions/domain/order-status';
 import { NOTIFICATION_EVENTS } from '../functions/domain/notifications';
 import { NOTIFICATION_CHANNELS, NotificationChannel } from '../functions/adapters/notification-channels';
 
@@ -27,10 +26,17 @@ export interface ConsumerSettings {
 
 export const CONSUMERS = {
   inventory: { consumes: INVENTORY_EVENTS, timeout: 10, memorySize: 512, batchSize: 10, maxBatchingWindow: 1, maxConcurrency: 5, maxReceiveCount: 5 },
-  orderStatus: { consumes: ORDER_STATUS_EVENTS, timeout: 10, memorySize: 512, batchSize: 10, maxBatchingWindow: 1, maxConcurrency: 5, maxReceiveCount: 5 },
   notification: { consumes: NOTIFICATION_EVENTS, timeout: 10, memorySize: 256, batchSize: 10, maxBatchingWindow: 2, maxConcurrency: 2, maxReceiveCount: 5 },
 } as const satisfies Record<string, ConsumerSettings>;
 export type ConsumerName = keyof typeof CONSUMERS;
+
+/**
+ * The event relay on the orders table's stream. A bus outage delays events, in order, and loses none: a batch is
+ * retried (without a limit on attempts) until its records are `maxRecordAgeHours` old; then their stream positions
+ * go to the relay's DLQ while the stream (24 h) still holds them, so an operator can replay them. The iterator age
+ * alarms long before that.
+ */
+export const EVENT_RELAY = { timeout: 30, memorySize: 256, batchSize: 100, maxBatchingWindow: 0, parallelizationFactor: 1, maxRecordAgeHours: 12, iteratorAgeAlarmSeconds: 300 } as const;
 
 /** Queue retention: the DLQ keeps messages longer than its source, since expiry counts from the original enqueue. */
 export const QUEUE_RETENTION_DAYS = { source: 4, deadLetter: 14 } as const;
@@ -46,8 +52,6 @@ export interface PipelineConfig {
   jwtIssuer?: string;
   jwtAudience?: string[];
   sweepIntervalMinutes: number;
-  /** An order whose event failed to publish is published by the sweep after this long. */
-  unpublishedAfterSeconds: number;
   /** A PENDING order with no inventory outcome after this long is re-published. */
   stalePendingAfterSeconds: number;
   maxRepublishAttempts: number;
@@ -67,7 +71,6 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   throttlingRateLimit: 100,
   throttlingBurstLimit: 200,
   sweepIntervalMinutes: 5,
-  unpublishedAfterSeconds: 60,
   stalePendingAfterSeconds: 300,
   maxRepublishAttempts: 3,
   maxOrdersPerSweep: 100,
@@ -88,7 +91,7 @@ const positiveInteger = (key: string, value: unknown): number => {
 export function readConfig(node: Node): PipelineConfig {
   const config: PipelineConfig = { ...DEFAULT_CONFIG };
   const numeric = [
-    'paymentWindowSeconds', 'throttlingRateLimit', 'throttlingBurstLimit', 'sweepIntervalMinutes', 'unpublishedAfterSeconds',
+    'paymentWindowSeconds', 'throttlingRateLimit', 'throttlingBurstLimit', 'sweepIntervalMinutes',
     'stalePendingAfterSeconds', 'maxRepublishAttempts', 'maxOrdersPerSweep', 'queueAgeAlarmSeconds', 'apiTimeoutSeconds',
     'logRetentionDays', 'archiveRetentionDays',
   ] as const;

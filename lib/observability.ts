@@ -55,10 +55,10 @@ export class Observability extends Construct {
   }
 
   /** A DLQ holding anything is an operator's job: redrive it after fixing the cause. */
-  alarmOnDeadLetters(scope: Construct, id: string, dlq: IQueue, what: string): Alarm {
+  alarmOnDeadLetters(scope: Construct, id: string, dlq: IQueue, what: string, advice = 'Find the cause in the logs, then redrive (console "Start DLQ redrive").'): Alarm {
     const visible = dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
     this.dashboard.addWidgets(new GraphWidget({ title: `${what} DLQ depth`, left: [visible], width: 8 }));
-    return this.alarm(scope, id, visible, 1, `${what}: messages in the DLQ. Find the cause in the logs, then redrive (console "Start DLQ redrive").`);
+    return this.alarm(scope, id, visible, 1, `${what}: messages in the DLQ. ${advice}`);
   }
 
   /** Oldest message age: the consumer is falling behind or stuck. */

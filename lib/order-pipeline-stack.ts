@@ -6,6 +6,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/shared/env';
 import { CompensationSweep } from './compensation-sweep';
+import { EventRelay } from './event-relay';
 import { CONSUMERS, PipelineConfig } from './config';
 import { Consumer } from './consumer';
 import { Observability } from './observability';
@@ -26,6 +27,7 @@ export class OrderPipelineStack extends Stack {
   readonly events: OrderEvents;
   readonly api: OrdersApi;
   readonly consumers: Record<keyof typeof CONSUMERS, Consumer>;
+  readonly relay: EventRelay;
   readonly sweep: CompensationSweep;
   readonly observability: Observability;
 
@@ -40,8 +42,15 @@ export class OrderPipelineStack extends Stack {
     const { orders, inventory, idempotency, notifications } = this.tables;
     const bus = this.events.bus;
 
+    this.relay = new EventRelay(this, 'EventRelay', { orders, bus, observability: this.observability, logRetention });
+
     this.api = new OrdersApi(this, 'OrdersApi', {
-      environment: { [ENV.ordersTable]: orders.tableName, [ENV.inventoryTable]: inventory.tableName, [ENV.eventBus]: bus.eventBusName },
+      environment: {
+        [ENV.ordersTable]: orders.tableName,
+        [ENV.inventoryTable]: inventory.tableName,
+        [ENV.idempotencyTable]: idempotency.tableName,
+        [ENV.eventBus]: bus.eventBusName,
+      },
       timeoutSeconds: config.apiTimeoutSeconds,
       throttle: { rateLimit: config.throttlingRateLimit, burstLimit: config.throttlingBurstLimit },
       jwt: config.jwtIssuer ? { issuer: config.jwtIssuer, audience: config.jwtAudience! } : undefined,
@@ -50,27 +59,21 @@ export class OrderPipelineStack extends Stack {
     });
     orders.grantReadWriteData(this.api.function);
     inventory.grantReadWriteData(this.api.function);
+    idempotency.grantReadWriteData(this.api.function);
+    // Only to re-publish the event of a change a client retried; the relay publishes every change.
     bus.grantPutEventsTo(this.api.function);
 
     const consumer = (id: string, name: keyof typeof CONSUMERS, entry: string, environment: Record<string, string>) =>
       new Consumer(this, id, { settings: CONSUMERS[name], entry, serviceName: id, environment, events: this.events, observability: this.observability, logRetention });
 
+    // Reserves stock and moves the order to RESERVED in one transaction: it writes both tables and publishes nothing.
     const inventoryConsumer = consumer('inventory', 'inventory', 'inventory/handler.ts', {
       [ENV.inventoryTable]: inventory.tableName,
       [ENV.ordersTable]: orders.tableName,
-      [ENV.eventBus]: bus.eventBusName,
-    });
-    inventory.grantReadWriteData(inventoryConsumer.function);
-    orders.grantReadData(inventoryConsumer.function);
-    bus.grantPutEventsTo(inventoryConsumer.function);
-
-    const statusConsumer = consumer('order-status', 'orderStatus', 'order-status/handler.ts', {
-      [ENV.ordersTable]: orders.tableName,
-      [ENV.eventBus]: bus.eventBusName,
       [ENV.paymentWindowSeconds]: String(config.paymentWindowSeconds),
     });
-    orders.grantReadWriteData(statusConsumer.function);
-    bus.grantPutEventsTo(statusConsumer.function);
+    inventory.grantReadWriteData(inventoryConsumer.function);
+    orders.grantReadWriteData(inventoryConsumer.function);
 
     const notificationEnv: Record<string, string> = { [ENV.notificationChannel]: config.notificationChannel, [ENV.notificationsTable]: notifications.tableName };
     let notificationTopic: Topic | undefined;
@@ -90,13 +93,13 @@ export class OrderPipelineStack extends Stack {
       });
       idempotency.grantReadWriteData(notificationConsumer.function);
     }
-    this.consumers = { inventory: inventoryConsumer, orderStatus: statusConsumer, notification: notificationConsumer };
+    this.consumers = { inventory: inventoryConsumer, notification: notificationConsumer };
 
     this.sweep = new CompensationSweep(this, 'CompensationSweep', {
       environment: {
         [ENV.ordersTable]: orders.tableName,
+        [ENV.inventoryTable]: inventory.tableName,
         [ENV.eventBus]: bus.eventBusName,
-        [ENV.sweepUnpublishedAfterSeconds]: String(config.unpublishedAfterSeconds),
         [ENV.sweepStalePendingAfterSeconds]: String(config.stalePendingAfterSeconds),
         [ENV.sweepMaxRepublishAttempts]: String(config.maxRepublishAttempts),
         [ENV.sweepMaxOrdersPerRun]: String(config.maxOrdersPerSweep),
@@ -107,6 +110,9 @@ export class OrderPipelineStack extends Stack {
     });
     orders.grantReadData(this.sweep.functions.findWork);
     orders.grantReadWriteData(this.sweep.functions.repairOrder);
+    // An expiry gives the stock back in the cancelling transaction.
+    inventory.grantReadWriteData(this.sweep.functions.repairOrder);
+    // Re-publishing OrderPlaced for a stuck order (its first one was dead-lettered or lost downstream).
     bus.grantPutEventsTo(this.sweep.functions.repairOrder);
 
     const outputs: Record<(typeof OUTPUTS)[number], string> = {

@@ -1,6 +1,6 @@
 /** The tables: on-demand, point-in-time recovery, encrypted, keys and indexes from the shared table schema. */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, GlobalSecondaryIndexPropsV2, ProjectionType, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { IDEMPOTENCY_TABLE, INVENTORY_TABLE, NOTIFICATIONS_TABLE, ORDERS_TABLE } from '../functions/adapters/table-schema';
 
@@ -21,16 +21,16 @@ export class Tables extends Construct {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     };
-    const { byStatus, byCustomer, byUnpublishedEvent } = ORDERS_TABLE.indexes;
     this.orders = new TableV2(this, 'Orders', {
       ...common,
       partitionKey: { name: ORDERS_TABLE.partitionKey, type: S },
-      globalSecondaryIndexes: [byStatus, byCustomer, byUnpublishedEvent].map((index) => ({
+      globalSecondaryIndexes: Object.values(ORDERS_TABLE.indexes).map((index): GlobalSecondaryIndexPropsV2 => ({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: S },
         sortKey: { name: index.sortKey, type: S },
-        projectionType: ProjectionType.ALL,
+        ...('keysOnly' in index.projection ? { projectionType: ProjectionType.KEYS_ONLY } : { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection.include] }),
       })),
+      dynamoStream: StreamViewType[ORDERS_TABLE.stream],
     });
     this.inventory = new TableV2(this, 'Inventory', { ...common, partitionKey: { name: INVENTORY_TABLE.partitionKey, type: S } });
     this.idempotency = new TableV2(this, 'Idempotency', {

@@ -1,5 +1,6 @@
 /** The runtime's concise live log: one line per request, event, batch and execution, with the order id when known. */
 import type { SqsBatchInfo } from './engines/sqs-event-source';
+import type { StreamBatchInfo } from './engines/dynamodb-stream-event-source';
 import type { Execution } from './engines/state-machines';
 
 const time = () => new Date().toISOString().slice(11, 23);
@@ -40,6 +41,11 @@ export class LiveLog {
     const failed = info.failedMessageIds.length ? ` failed=${info.failedMessageIds.length}` : '';
     const why = info.reason ? ` (${info.reason})` : '';
     this.line('consume', `${info.functionName} <- ${info.queueName}: ${info.messageIds.length} message(s) ${info.outcome}${failed}${why}`);
+  }
+
+  streamBatch(info: StreamBatchInfo): void {
+    const why = info.reason ? ` (${info.reason})` : '';
+    this.line('stream', `${info.functionName} <- ${info.tableName} stream: ${info.sequenceNumbers.length} record(s) ${info.outcome}${why}`);
   }
 
   deliveryFailure(info: { rule: string; target: string; error: string; deadLettered: boolean }): void {

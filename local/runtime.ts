@@ -18,6 +18,8 @@ import { Invoker } from './engines/invoker';
 import { FileQueueStore, MemoryQueueStore, QueueEngine } from './engines/queue-engine';
 import { handleSqsRequest } from './engines/sqs-api';
 import { SqsEventSource } from './engines/sqs-event-source';
+import { DynamoDBStreamEventSource } from './engines/dynamodb-stream-event-source';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SchedulesEngine } from './engines/schedules';
 import { handleSfnRequest } from './engines/sfn-api';
 import { StateMachineEngine } from './engines/state-machines';
@@ -69,6 +71,7 @@ export interface LocalRuntime {
     functions: Map<string, LocalFunction>;
     stateMachines: Map<string, StateMachineEngine>;
     eventSources: SqsEventSource[];
+    streamSources: DynamoDBStreamEventSource[];
     tables: TablesEngine;
   };
   /** Local names of the template's resources by logical id. */
@@ -352,13 +355,19 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
 
     // Event source mappings
     const eventSources: SqsEventSource[] = [];
+    const streamSources: DynamoDBStreamEventSource[] = [];
     for (const [id, r] of byType('AWS::Lambda::EventSourceMapping')) {
       const p = resolve<Record<string, unknown>>(props(r));
       const source = String(p.EventSourceArn ?? '');
       const queueName = queues.queueNameFromArn(source);
       const fn = functionByArnOrName(String(p.FunctionName));
+      const streamTable = /^arn:aws:dynamodb:[^:]*:[^:]*:table\/([^/]+)\/stream\//.exec(source)?.[1];
+      if (fn && streamTable && p.Enabled !== false) {
+        streamSources.push(await streamSource(id, p, streamTable, source, fn));
+        continue;
+      }
       if (!queueName || !fn) {
-        warnings.push(`event source mapping ${id}: only SQS sources to local functions run locally (${source})`);
+        warnings.push(`event source mapping ${id}: only SQS and DynamoDB stream sources to local functions run locally (${source})`);
         continue;
       }
       if (p.Enabled === false) continue;
@@ -380,6 +389,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     }
     eventSources.forEach((s) => s.start());
     cleanup.push(() => Promise.all(eventSources.map((s) => s.stop())).then(() => undefined));
+    streamSources.forEach((s) => s.start());
+    cleanup.push(() => Promise.all(streamSources.map((s) => s.stop())).then(() => undefined));
 
     // Schedules
     const schedules = new SchedulesEngine(clock, (name, error) => live.schedule(name, error));
@@ -418,7 +429,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
       outputs: allOutputs,
       endpoints,
       warnings,
-      engines: { queues, bus, functions, stateMachines, eventSources, tables },
+      engines: { queues, bus, functions, stateMachines, eventSources, streamSources, tables },
       names: (logicalId) => localName(template, logicalId),
       template,
       stop: () => (stopping ??= stopAll(cleanup)),
@@ -426,6 +437,41 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
   } catch (error) {
     await stopAll(cleanup).catch(() => undefined);
     throw error;
+  }
+
+  /** A DynamoDB stream mapping on DynamoDB Local's stream of that table (its ARN is DynamoDB Local's own). */
+  async function streamSource(id: string, p: Record<string, unknown>, tableName: string, eventSourceArn: string, fn: Invoker): Promise<DynamoDBStreamEventSource> {
+    const client = new DynamoDBClient({ endpoint: tables.endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    let streamArn: string | undefined;
+    try {
+      streamArn = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.LatestStreamArn;
+    } finally {
+      client.destroy();
+    }
+    if (!streamArn) throw new Error(`event source mapping ${id}: table ${tableName} has no stream (StreamSpecification)`);
+    const onFailureArn = (p.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)?.OnFailure?.Destination;
+    const onFailureQueue = onFailureArn ? queues.queueNameFromArn(onFailureArn) : undefined;
+    if (onFailureArn && !onFailureQueue) warnings.push(`event source mapping ${id}: on-failure destination ${onFailureArn} is not a local queue (discarded batches are only logged)`);
+    return new DynamoDBStreamEventSource({
+      endpoint: tables.endpoint,
+      region,
+      tableName,
+      streamArn,
+      eventSourceArn,
+      invoker: fn,
+      startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+      batchSize: Number(p.BatchSize ?? 100),
+      filterPatterns: ((p.FilterCriteria as { Filters?: { Pattern: string }[] } | undefined)?.Filters ?? []).map((f) => f.Pattern),
+      reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
+      bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true,
+      maximumRetryAttempts: p.MaximumRetryAttempts === undefined ? undefined : Number(p.MaximumRetryAttempts),
+      maximumRecordAgeInSeconds: p.MaximumRecordAgeInSeconds === undefined ? undefined : Number(p.MaximumRecordAgeInSeconds),
+      onFailure: onFailureQueue ? async (message) => void queues.sendMessage(onFailureQueue, { body: message }) : undefined,
+      checkpointFile: dataDir ? path.join(dataDir, 'lambda', `${id}.stream-position.json`) : undefined,
+      clock,
+      onBatch: (info) => live.streamBatch(info),
+      onError: (error) => live.warn(`event source ${id}: ${(error as Error).message}`),
+    });
   }
 
   function resolveTarget(target: unknown): unknown {

@@ -7,16 +7,16 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { Caller, isAdmin } from '../domain/caller';
 import { ForbiddenError } from '../domain/errors';
 import { cancelOrder, confirmPayment, getOrder, listOrders, OrderDeps, placeOrder } from '../domain/orders';
-import { getStock, setStock } from '../domain/inventory';
+import { adjustStock, getStock, setStock } from '../domain/inventory';
 import { orderView } from '../domain/order';
-import { StockRepository, systemClock } from '../domain/ports';
+import { StockLevel, StockRepository, systemClock } from '../domain/ports';
 import { dynamo, eventBridge } from '../adapters/clients';
 import { DynamoDbOrderRepository } from '../adapters/dynamodb-order-repository';
 import { DynamoDbStockRepository } from '../adapters/dynamodb-stock-repository';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { ENV, requireEnv } from '../shared/env';
 import { logger, metrics, METRIC } from '../shared/observability';
-import { callerOf, correlationIdOf, errorResponse, header, json, parseBody, problem, Response } from './http';
+import { callerOf, correlationIdOf, errorResponse, etagOf, header, ifMatchVersion, json, parseBody, problem, Response } from './http';
 import { ROUTES, RouteName, routeKey } from './routes';
 
 export interface ApiDeps extends OrderDeps {
@@ -47,15 +47,13 @@ const ACTIONS: Record<RouteName, (r: Request) => Promise<Response>> = {
         idempotencyKey: header(r.event, 'idempotency-key'),
         body: parseBody(r.event),
         correlationId: r.correlationId,
-        remainingMs: r.context.getRemainingTimeInMillis(),
       },
       r.deps,
     );
     logger.appendKeys({ orderId: result.order.orderId });
     if (!result.replayed) {
       metrics.addMetric(METRIC.ordersPlaced, MetricUnit.Count, 1);
-      if (!result.published) metrics.addMetric(METRIC.publishDeferred, MetricUnit.Count, 1);
-      logger.info('order placed', { published: result.published });
+      logger.info('order placed');
     } else {
       logger.info('order request replayed');
     }
@@ -74,26 +72,42 @@ const ACTIONS: Record<RouteName, (r: Request) => Promise<Response>> = {
   async cancelOrder(r) {
     const orderId = param(r, 'orderId');
     logger.appendKeys({ orderId });
-    const order = await cancelOrder(orderId, r.caller, r.deps);
-    logger.info('order cancelled');
-    return json(200, orderView(order));
+    const { order, replayed } = await cancelOrder(orderId, r.caller, r.deps);
+    logger.info(replayed ? 'cancel replayed: event re-published' : 'order cancelled');
+    return json(200, orderView(order), replayed ? { 'idempotent-replayed': 'true' } : {});
   },
   async confirmPayment(r) {
     const orderId = param(r, 'orderId');
     logger.appendKeys({ orderId });
     const { order, replayed } = await confirmPayment(orderId, parseBody(r.event), r.caller, r.deps);
-    logger.info(replayed ? 'payment confirmation replayed' : 'order paid');
+    logger.info(replayed ? 'payment confirmation replayed: event re-published' : 'order paid');
     return json(200, orderView(order), replayed ? { 'idempotent-replayed': 'true' } : {});
   },
   async setStock(r) {
     requireAdmin(r.caller);
-    return json(200, await setStock(param(r, 'sku'), parseBody(r.event), r.deps.stock));
+    const { level, created } = await setStock(param(r, 'sku'), parseBody(r.event), ifMatchVersion(r.event), r.deps.stock);
+    return stockAnswer(created ? 201 : 200, level, created ? { location: `/inventory/${encodeURIComponent(level.sku)}` } : {});
   },
   async getStock(r) {
     requireAdmin(r.caller);
-    return json(200, await getStock(param(r, 'sku'), r.deps.stock));
+    return stockAnswer(200, await getStock(param(r, 'sku'), r.deps.stock));
+  },
+  async adjustStock(r) {
+    requireAdmin(r.caller);
+    const { level, replayed } = await adjustStock(
+      { caller: r.caller, sku: param(r, 'sku'), idempotencyKey: header(r.event, 'idempotency-key'), body: parseBody(r.event) },
+      { stock: r.deps.stock, clock: r.deps.clock },
+    );
+    logger.info(replayed ? 'stock adjustment replayed' : 'stock adjusted', { sku: level.sku });
+    return stockAnswer(200, level, replayed ? { 'idempotent-replayed': 'true' } : {});
   },
 };
+
+/** A stock level, with its version as the ETag a replacing PUT sends back in If-Match. */
+function stockAnswer(status: number, level: StockLevel, headers: Record<string, string> = {}): Response {
+  const { sku, available, reserved, sold } = level;
+  return json(status, { sku, available, reserved, sold }, { etag: etagOf(level.version), ...headers });
+}
 
 const BY_ROUTE_KEY = new Map(Object.entries(ROUTES).map(([name, route]) => [routeKey(route), ACTIONS[name as RouteName]]));
 
@@ -126,8 +140,8 @@ export function makeApiHandler(deps: () => ApiDeps) {
 let awsDeps: ApiDeps | undefined;
 function defaultDeps(): ApiDeps {
   awsDeps ??= {
-    orders: new DynamoDbOrderRepository(dynamo(), requireEnv(ENV.ordersTable)),
-    stock: new DynamoDbStockRepository(dynamo(), requireEnv(ENV.inventoryTable)),
+    orders: new DynamoDbOrderRepository(dynamo(), requireEnv(ENV.ordersTable), requireEnv(ENV.inventoryTable)),
+    stock: new DynamoDbStockRepository(dynamo(), requireEnv(ENV.inventoryTable), requireEnv(ENV.idempotencyTable)),
     events: new EventBridgePublisher(eventBridge(), requireEnv(ENV.eventBus)),
     clock: systemClock,
   };

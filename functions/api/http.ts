@@ -3,9 +3,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { Caller } from '../domain/caller';
 import {
   ForbiddenError,
+  ContentionError,
   IdempotencyKeyReusedError,
   NotFoundError,
-  RequestInFlightError,
+  PreconditionError,
   StateConflictError,
   ValidationError,
 } from '../domain/errors';
@@ -32,11 +33,27 @@ export function errorResponse(error: unknown, instance: string): Response | unde
   if (error instanceof ForbiddenError) return problem(403, 'Forbidden', error.message, { instance });
   if (error instanceof NotFoundError) return problem(404, 'Not found', error.message, { instance });
   if (error instanceof StateConflictError) return problem(409, 'Conflict with the current state', error.message, { instance, currentStatus: error.currentStatus });
-  if (error instanceof RequestInFlightError) {
-    return problem(409, 'Request in progress', error.message, { instance }, { 'retry-after': String(error.retryAfterSeconds) });
+  if (error instanceof PreconditionError) {
+    const title = error.status === 428 ? 'Precondition required' : 'Precondition failed';
+    return problem(error.status, title, error.message, { instance }, error.currentVersion !== undefined ? { etag: etagOf(error.currentVersion) } : {});
   }
+  if (error instanceof ContentionError) return problem(503, 'Busy', error.message, { instance }, { 'retry-after': '1' });
   if (error instanceof IdempotencyKeyReusedError) return problem(422, 'Idempotency-Key reused', error.message, { instance });
   return undefined;
+}
+
+/** A stock level's version as a strong ETag. */
+export function etagOf(version: number): string {
+  return `"${version}"`;
+}
+
+/** The version an If-Match header names; undefined without the header; a 400 for anything but one ETag we issued. */
+export function ifMatchVersion(event: APIGatewayProxyEventV2): number | undefined {
+  const value = header(event, 'if-match');
+  if (value === undefined) return undefined;
+  const match = /^\s*"(\d{1,15})"\s*$/.exec(value);
+  if (!match) throw new ValidationError([{ field: 'If-Match', message: 'If-Match must be one ETag that GET returned, e.g. "3"' }]);
+  return Number(match[1]);
 }
 
 /** The request body as JSON; an unreadable body is a 400 naming the body. */

@@ -19,6 +19,7 @@ export const ROUTES = {
   confirmPayment: { method: 'POST', path: '/orders/{orderId}/payment', scopes: [SCOPES.payments, SCOPES.admin] },
   setStock: { method: 'PUT', path: '/inventory/{sku}', scopes: [SCOPES.admin] },
   getStock: { method: 'GET', path: '/inventory/{sku}', scopes: [SCOPES.admin] },
+  adjustStock: { method: 'POST', path: '/inventory/{sku}/adjustments', scopes: [SCOPES.admin] },
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

@@ -32,20 +32,27 @@ export class StateConflictError extends Error {
   }
 }
 
-/** The Idempotency-Key was already used for a different request body. */
-export class IdempotencyKeyReusedError extends Error {
-  readonly name = 'IdempotencyKeyReusedError';
-}
-
-/** The first request with this Idempotency-Key has not finished yet. */
-export class RequestInFlightError extends Error {
-  readonly name = 'RequestInFlightError';
+/** A conditional request whose precondition does not hold: 428 (If-Match needed) or 412 (If-Match is stale). */
+export class PreconditionError extends Error {
+  readonly name = 'PreconditionError';
   constructor(
     message: string,
-    readonly retryAfterSeconds: number,
+    readonly status: 412 | 428,
+    /** The resource's current version, for the ETag of the answer. */
+    readonly currentVersion?: number,
   ) {
     super(message);
   }
+}
+
+/** Writes kept conflicting with concurrent ones (DynamoDB's TransactionConflict on a hot item): a later retry succeeds. */
+export class ContentionError extends Error {
+  readonly name = 'ContentionError';
+}
+
+/** The Idempotency-Key was already used for a different request body. */
+export class IdempotencyKeyReusedError extends Error {
+  readonly name = 'IdempotencyKeyReusedError';
 }
 
 /** An event that does not match its schema: retrying cannot help, so it must reach a DLQ. */

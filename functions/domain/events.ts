@@ -1,6 +1,7 @@
 /**
  * The event catalogue: every event the pipeline publishes, its source and its detail schema.
  * Producers build events here, consumers parse them here, and the EventBridge rules are generated from here.
+ * Every event is a fact about one order's status change (functions/domain/status-events.ts says which).
  */
 import { z } from 'zod';
 import { orderLineSchema } from './schemas';
@@ -29,8 +30,6 @@ export const EVENT_CATALOGUE = {
     detail: z.object({ ...base, items, reason: z.enum(['CUSTOMER', 'PAYMENT_TIMEOUT']) }),
   },
   OrderPaid: { source: EVENT_SOURCES.orders, detail: z.object({ ...base, items, paymentId: z.string().min(1) }) },
-  /** Stock was reserved for an order that had already left PENDING (a cancel raced the reservation): give it back. */
-  ReservationOrphaned: { source: EVENT_SOURCES.orders, detail: z.object({ ...base, items }) },
   InventoryReserved: { source: EVENT_SOURCES.inventory, detail: z.object({ ...base, items }) },
   InventoryRejected: {
     source: EVENT_SOURCES.inventory,

@@ -12,6 +12,8 @@ export const ORDER_LIMITS = {
   customerIdLength: { min: 1, max: 128 },
   paymentIdLength: { min: 1, max: 255 },
   available: { min: 0, max: 1_000_000_000 },
+  /** One stock adjustment adds or removes at most this many units (and never 0). */
+  adjustment: { min: -1_000_000_000, max: 1_000_000_000 },
   listPageSize: { default: 20, max: 100 },
 } as const;
 
@@ -48,7 +50,8 @@ export const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
   RESERVED: ['PENDING', 'NEEDS_ATTENTION'],
   REJECTED: ['PENDING', 'NEEDS_ATTENTION'],
   PAID: ['RESERVED'],
-  CANCELLED: ['PENDING', 'RESERVED'],
+  // A stuck order holds no stock (only a reservation leaves PENDING with stock): its customer may give up on it.
+  CANCELLED: ['PENDING', 'RESERVED', 'NEEDS_ATTENTION'],
   NEEDS_ATTENTION: ['PENDING'],
 };
 

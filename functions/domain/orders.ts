@@ -1,11 +1,10 @@
-/** The order API's use cases: place, read, list, cancel, confirm payment. */
+/** The order API's use cases: place, read, list, cancel, confirm payment. Each is one conditional write (or transaction). */
 import { createHash } from 'node:crypto';
 import { Caller, canConfirmPayments, idempotencyScope, mayActFor } from './caller';
-import { ForbiddenError, IdempotencyKeyReusedError, NotFoundError, RequestInFlightError, StateConflictError, ValidationError } from './errors';
-import { buildEvent } from './events';
-import { ORDER_LIMITS, TRANSITIONS } from './order';
-import { Clock, EventPublisher, OrderPage, OrderRepository, StoredOrder } from './ports';
-import { publishOrMark } from './publication';
+import { ContentionError, ForbiddenError, IdempotencyKeyReusedError, NotFoundError, StateConflictError, ValidationError } from './errors';
+import { canTransition, ORDER_LIMITS, TRANSITIONS } from './order';
+import { Clock, EventPublisher, OrderPage, OrderRepository, PublishError, StoredOrder, TransitionRequest, TransitionResult } from './ports';
+import { eventForStatus } from './status-events';
 import { idempotencyKeySchema, paymentSchema, placeOrderSchema, toProblems } from './schemas';
 
 export interface OrderDeps {
@@ -19,14 +18,11 @@ export interface PlaceOrderInput {
   idempotencyKey: unknown;
   body: unknown;
   correlationId: string;
-  /** How long the request that writes the order may still run: a replay before then gets 409. */
-  remainingMs: number;
 }
 
 export interface PlaceOrderResult {
   order: StoredOrder;
   replayed: boolean;
-  published: boolean;
 }
 
 /** The order id is derived from the caller's idempotency key, so the conditional put is the idempotency check. */
@@ -65,29 +61,17 @@ export async function placeOrder(input: PlaceOrderInput, deps: OrderDeps): Promi
     updatedAt: at,
     statusChangedAt: at,
     requestHash: requestHash(request.data),
-    inFlightUntil: new Date(now.getTime() + Math.max(0, input.remainingMs)).toISOString(),
     correlationId: input.correlationId,
   };
 
-  if ((await deps.orders.create(order)) === 'exists') {
-    return replay(order, now, deps);
-  }
-  const event = buildEvent('OrderPlaced', { orderId: order.orderId, customerId: order.customerId, correlationId: order.correlationId, items: order.items }, now);
-  const published = (await publishOrMark(event, deps)) === 'published';
-  return { order: published ? order : { ...order, unpublishedEvent: 'OrderPlaced' }, replayed: false, published };
-}
-
-async function replay(attempt: StoredOrder, now: Date, deps: OrderDeps): Promise<PlaceOrderResult> {
-  const existing = await deps.orders.get(attempt.orderId);
-  if (!existing) throw new Error(`order ${attempt.orderId} exists but could not be read`);
-  if (existing.requestHash !== attempt.requestHash) {
+  // The one write: OrderPlaced follows from the table's stream, so nothing here can die between write and event.
+  if ((await deps.orders.create(order)) === 'created') return { order, replayed: false };
+  const existing = await deps.orders.get(order.orderId);
+  if (!existing) throw new Error(`order ${order.orderId} exists but could not be read`);
+  if (existing.requestHash !== order.requestHash) {
     throw new IdempotencyKeyReusedError('this Idempotency-Key was already used with a different request body; use a new key for a new order');
   }
-  const inFlightMs = Date.parse(existing.inFlightUntil) - now.getTime();
-  if (existing.status === 'PENDING' && !existing.unpublishedEvent && inFlightMs > 0) {
-    throw new RequestInFlightError('the first request with this Idempotency-Key is still being processed; retry later', Math.ceil(inFlightMs / 1000));
-  }
-  return { order: existing, replayed: true, published: !existing.unpublishedEvent };
+  return { order: existing, replayed: true };
 }
 
 export async function getOrder(orderId: string, caller: Caller, deps: Pick<OrderDeps, 'orders'>): Promise<StoredOrder> {
@@ -115,44 +99,86 @@ export async function listOrders(
   return deps.orders.listByCustomer(customerId!, limit, query.nextToken);
 }
 
-export async function cancelOrder(orderId: string, caller: Caller, deps: OrderDeps): Promise<StoredOrder> {
-  const current = await getOrder(orderId, caller, deps);
-  const now = deps.clock.now();
-  const cancelled = await deps.orders.transition({
-    orderId,
-    from: TRANSITIONS.CANCELLED,
-    to: 'CANCELLED',
-    at: now,
-    set: { cancellation: { reason: 'CUSTOMER' } },
-  });
-  if (!cancelled) {
-    const latest = (await deps.orders.get(orderId)) ?? current;
-    throw new StateConflictError(`order ${orderId} is ${latest.status}: only ${TRANSITIONS.CANCELLED.join(' or ')} orders can be cancelled`, latest.status);
-  }
-  const event = buildEvent(
-    'OrderCancelled',
-    { orderId, customerId: cancelled.customerId, correlationId: cancelled.correlationId, items: cancelled.items, reason: 'CUSTOMER' },
-    now,
-  );
-  await publishOrMark(event, deps);
-  return cancelled;
+export interface ChangeResult {
+  order: StoredOrder;
+  /** The change had already been made (a client retry): its event was published again. */
+  replayed: boolean;
 }
 
-export async function confirmPayment(orderId: string, body: unknown, caller: Caller, deps: OrderDeps): Promise<{ order: StoredOrder; replayed: boolean }> {
+/** A status write that lost a race re-reads the order and decides again; a race lost this often is contention. */
+const MAX_DECISIONS = 4;
+
+export async function cancelOrder(orderId: string, caller: Caller, deps: OrderDeps): Promise<ChangeResult> {
+  let current = await getOrder(orderId, caller, deps);
+  for (let attempt = 0; attempt < MAX_DECISIONS; attempt++) {
+    if (current.status === 'CANCELLED') return replayed(current, deps);
+    if (!canTransition(current.status, 'CANCELLED')) {
+      throw new StateConflictError(`order ${orderId} is ${current.status}: only ${TRANSITIONS.CANCELLED.join(', ')} orders can be cancelled`, current.status);
+    }
+    // Only a RESERVED order holds stock (a reservation leaves PENDING atomically): it gives it back in the same write.
+    const request: TransitionRequest = {
+      orderId,
+      from: [current.status],
+      to: 'CANCELLED',
+      at: deps.clock.now(),
+      set: { cancellation: { reason: 'CUSTOMER' } },
+      stock: current.status === 'RESERVED' ? { effect: 'release', lines: current.items } : undefined,
+    };
+    const result = await deps.orders.transition(request);
+    if (result.ok) return { order: result.order ?? written(current, request), replayed: false };
+    current = await reread(orderId, result, deps);
+  }
+  throw new ContentionError(`order ${orderId} kept changing while it was being cancelled; retry`);
+}
+
+export async function confirmPayment(orderId: string, body: unknown, caller: Caller, deps: OrderDeps): Promise<ChangeResult> {
   const parsed = paymentSchema.safeParse(body, { reportInput: true });
   if (!parsed.success) throw new ValidationError(toProblems(parsed.error));
   if (!canConfirmPayments(caller)) throw new ForbiddenError('confirming a payment needs the payments or admin scope');
   const { paymentId } = parsed.data;
-  const now = deps.clock.now();
-  const paid = await deps.orders.transition({ orderId, from: TRANSITIONS.PAID, to: 'PAID', at: now, set: { paymentId } });
-  if (!paid) {
-    const latest = await deps.orders.get(orderId);
-    if (!latest) throw new NotFoundError(`order ${orderId} does not exist`);
-    if (latest.status === 'PAID' && latest.paymentId === paymentId) return { order: latest, replayed: true };
-    const why = latest.status === 'PAID' ? `is already PAID by payment ${latest.paymentId}` : `is ${latest.status}: only RESERVED orders can be paid`;
-    throw new StateConflictError(`order ${orderId} ${why}`, latest.status);
+  let current = await deps.orders.get(orderId);
+  for (let attempt = 0; attempt < MAX_DECISIONS; attempt++) {
+    if (!current) throw new NotFoundError(`order ${orderId} does not exist`);
+    if (current.status === 'PAID') {
+      if (current.paymentId === paymentId) return replayed(current, deps);
+      throw new StateConflictError(`order ${orderId} is already PAID by payment ${current.paymentId}`, current.status);
+    }
+    if (!canTransition(current.status, 'PAID')) throw new StateConflictError(`order ${orderId} is ${current.status}: only RESERVED orders can be paid`, current.status);
+    // The held units become sales in the same write that makes the order PAID.
+    const request: TransitionRequest = { orderId, from: TRANSITIONS.PAID, to: 'PAID', at: deps.clock.now(), set: { paymentId }, stock: { effect: 'settle', lines: current.items } };
+    const result = await deps.orders.transition(request);
+    if (result.ok) return { order: result.order ?? written(current, request), replayed: false };
+    current = await reread(orderId, result, deps);
   }
-  const event = buildEvent('OrderPaid', { orderId, customerId: paid.customerId, correlationId: paid.correlationId, items: paid.items, paymentId }, now);
-  await publishOrMark(event, deps);
-  return { order: paid, replayed: false };
+  throw new ContentionError(`order ${orderId} kept changing while its payment was being confirmed; retry`);
+}
+
+/** The order as a transaction wrote it (a transaction returns no item). */
+function written(current: StoredOrder, request: TransitionRequest): StoredOrder {
+  const at = request.at.toISOString();
+  return { ...current, ...request.set, status: request.to, updatedAt: at, statusChangedAt: at };
+}
+
+async function reread(orderId: string, failed: Exclude<TransitionResult, { ok: true }>, deps: OrderDeps): Promise<StoredOrder> {
+  if (failed.reason === 'stock') throw new Error(`order ${orderId}: the stock it holds is not there to move (${failed.sku}: ${failed.shortage})`);
+  const current = failed.current ?? (await deps.orders.get(orderId));
+  if (!current) throw new NotFoundError(`order ${orderId} does not exist`);
+  return current;
+}
+
+/**
+ * A retried request for a change already made: the answer is the order as it is, and its event goes out again.
+ * The stream has published it already unless something failed; consumers dedupe by the event id. A failure to
+ * re-publish does not fail the answer: the change and its stream record stand.
+ */
+async function replayed(order: StoredOrder, deps: OrderDeps): Promise<ChangeResult> {
+  const event = eventForStatus(order, deps.clock.now());
+  if (event) {
+    try {
+      await deps.events.publish([event]);
+    } catch (error) {
+      if (!(error instanceof PublishError)) throw error;
+    }
+  }
+  return { order, replayed: true };
 }

@@ -53,6 +53,9 @@ export type PlaceOrderRequest = z.infer<typeof placeOrderSchema>;
 
 export const paymentSchema = z.strictObject({ paymentId: text('paymentId', L.paymentIdLength) });
 export const setStockSchema = z.strictObject({ available: integer('available', L.available) });
+export const adjustStockSchema = z.strictObject({
+  delta: integer('delta', L.adjustment).refine((n) => n !== 0, { error: 'delta must not be 0' }),
+});
 export const idempotencyKeySchema = text('Idempotency-Key header', L.idempotencyKeyLength);
 export const skuSchema = text('sku', L.skuLength);
 

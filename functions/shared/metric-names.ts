@@ -3,7 +3,7 @@ export const METRICS_NAMESPACE = 'OrderPipeline';
 
 export const METRIC = {
   ordersPlaced: 'OrdersPlaced',
-  publishDeferred: 'EventPublishDeferred',
+  eventsRelayed: 'EventsRelayed',
   malformedEvents: 'MalformedEvents',
   consumerOutcome: 'ConsumerOutcome',
   ordersNeedingAttention: 'OrdersNeedingAttention',

@@ -8,13 +8,12 @@ import { ENV, numberEnv, requireEnv } from '../shared/env';
 let deps: SweepDeps | undefined;
 export const sweepDeps = (): SweepDeps =>
   (deps ??= {
-    orders: new DynamoDbOrderRepository(dynamo(), requireEnv(ENV.ordersTable)),
+    orders: new DynamoDbOrderRepository(dynamo(), requireEnv(ENV.ordersTable), requireEnv(ENV.inventoryTable)),
     events: new EventBridgePublisher(eventBridge(), requireEnv(ENV.eventBus)),
     clock: systemClock,
   });
 
 export const sweepSettings = (): SweepSettings => ({
-  unpublishedAfterSeconds: numberEnv(ENV.sweepUnpublishedAfterSeconds),
   stalePendingAfterSeconds: numberEnv(ENV.sweepStalePendingAfterSeconds),
   maxRepublishAttempts: numberEnv(ENV.sweepMaxRepublishAttempts),
   maxOrdersPerRun: numberEnv(ENV.sweepMaxOrdersPerRun),

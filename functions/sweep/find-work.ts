@@ -7,6 +7,6 @@ import { sweepDeps, sweepSettings } from './deps';
 
 export const handler = middy(async () => {
   const work = await findWork(sweepSettings(), sweepDeps());
-  logger.info('sweep found work', { publish: work.publish.length, republish: work.republish.length, expire: work.expire.length });
+  logger.info('sweep found work', { republish: work.republish.length, expire: work.expire.length });
   return work;
 }).use(injectLambdaContext(logger));

@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { expireReservation, publishUnpublished, republishOrFlag, SWEEP_ACTIONS, SweepAction, SweepItemResult } from '../domain/sweep';
+import { expireReservation, republishOrFlag, SWEEP_ACTIONS, SweepAction, SweepItemResult } from '../domain/sweep';
 import { logger, metrics, METRIC } from '../shared/observability';
 import { sweepDeps, sweepSettings } from './deps';
 
@@ -18,8 +18,6 @@ export async function repair(input: RepairInput): Promise<SweepItemResult> {
   }
   const deps = sweepDeps();
   switch (input.action) {
-    case 'publish':
-      return publishUnpublished(input.orderId, deps);
     case 'republish':
       return republishOrFlag(input.orderId, sweepSettings().maxRepublishAttempts, deps);
     case 'expire':

@@ -1,6 +1,7 @@
 /** The HTTP API: one route per ROUTES entry, never open; JWT authorization when configured; stage throttling and logs. */
 import { Match } from 'aws-cdk-lib/assertions';
 import { DEFAULT_CONFIG } from '../../lib/config';
+import { SCOPES } from '../../functions/domain/caller';
 import { ROUTES, RouteSpec, routeKey } from '../../functions/api/routes';
 import { resources, targetOf } from './cfn';
 import { buildTestApp, logicalIdOf, OVERRIDES, synth } from './synth';
@@ -107,6 +108,16 @@ describe('context jwtIssuer + jwtAudience: JWT authorization', () => {
     expect(scoped.length).toBeGreaterThan(0);
     for (const spec of scoped) {
       overridden.template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey(spec), AuthorizationScopes: [...spec.scopes] });
+    }
+  });
+
+  test('the stock routes (/inventory/...), POST /inventory/{sku}/adjustments included, require exactly the admin scope', () => {
+    const stockRoutes = routeSpecs.filter((r) => r.path.startsWith('/inventory/'));
+    expect(stockRoutes.map(routeKey)).toContain(routeKey(ROUTES.adjustStock));
+    const routes = routesByKey(overridden);
+    for (const spec of stockRoutes) {
+      const route = routes.get(routeKey(spec));
+      expect([routeKey(spec), route?.AuthorizationType, route?.AuthorizationScopes]).toEqual([routeKey(spec), 'JWT', [SCOPES.admin]]);
     }
   });
 

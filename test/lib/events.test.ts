@@ -4,6 +4,7 @@ import { Capture, Match } from 'aws-cdk-lib/assertions';
 import { CONSUMERS, ConsumerName, DEFAULT_CONFIG, RULE_TARGET_RETRY } from '../../lib/config';
 import { patternFor } from '../../lib/order-events';
 import { EVENT_CATALOGUE, EVENT_TYPES, EventType } from '../../functions/domain/events';
+import { EVENT_FOR_STATUS } from '../../functions/domain/status-events';
 import { patternMatches, resources, targetOf } from './cfn';
 import { logicalIdOf, synth } from './synth';
 
@@ -143,6 +144,15 @@ test('every catalogued event type some consumer consumes is routed by a rule, wi
   const consumed = new Set(consumerNames.flatMap((n) => [...CONSUMERS[n].consumes]));
   expect(consumed.size).toBeGreaterThan(0);
   const unrouted = [...consumed].filter(
+    (type) => !Object.values(rules).some((rule) => patternMatches(rule.Properties.EventPattern, { source: EVENT_CATALOGUE[type].source, 'detail-type': type })),
+  );
+  expect(unrouted).toEqual([]);
+});
+
+test('every event a status owes (what the event relay publishes) is routed to some consumer', () => {
+  const owed = [...new Set<EventType>(Object.values(EVENT_FOR_STATUS))];
+  expect(owed.length).toBeGreaterThan(0);
+  const unrouted = owed.filter(
     (type) => !Object.values(rules).some((rule) => patternMatches(rule.Properties.EventPattern, { source: EVENT_CATALOGUE[type].source, 'detail-type': type })),
   );
   expect(unrouted).toEqual([]);

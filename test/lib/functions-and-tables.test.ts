@@ -2,9 +2,10 @@
 import { Runtime, RuntimeFamily, Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Match } from 'aws-cdk-lib/assertions';
-import { DEFAULT_CONFIG } from '../../lib/config';
+import { CONSUMERS, DEFAULT_CONFIG } from '../../lib/config';
 import { FUNCTION_RUNTIME } from '../../lib/pipeline-function';
 import { IDEMPOTENCY_TABLE, ORDERS_TABLE } from '../../functions/adapters/table-schema';
+import { ENV } from '../../functions/shared/env';
 import { resources, targetOf } from './cfn';
 import { logicalIdOf, synth } from './synth';
 
@@ -52,6 +53,28 @@ describe('Lambda functions', () => {
     expect(logGroupsUsed.size).toBe(Object.keys(functions).length);
   });
 
+  test('every function is the API, a CONSUMERS consumer, the event relay or a sweep task: no other (the order-status consumer is gone)', () => {
+    const id = (c: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(stack, c);
+    const known = [
+      id(stack.api.function),
+      ...Object.values(stack.consumers).map((c) => id(c.function)),
+      id(stack.relay.function),
+      ...Object.values(stack.sweep.functions).map(id),
+    ];
+    expect(Object.keys(stack.consumers).sort()).toEqual(Object.keys(CONSUMERS).sort());
+    expect(new Set(known).size).toBe(known.length);
+    expect(Object.keys(functions).sort()).toEqual(known.sort());
+    // Its construct id was 'order-status': nothing in the template still carries it.
+    expect(Object.keys(template.toJSON().Resources).filter((r) => /^orderstatus/i.test(r))).toEqual([]);
+  });
+
+  test('every environment variable a function gets is one ENV names (none left over), besides the two PipelineFunction sets', () => {
+    const known = new Set<string>([...Object.values(ENV), 'POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS']);
+    for (const [id, fn] of Object.entries(functions)) {
+      expect([id, Object.keys(fn.Properties.Environment?.Variables ?? {}).filter((name) => !known.has(name))]).toEqual([id, []]);
+    }
+  });
+
   test('the same holds via Template.allResourcesProperties', () => {
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: FUNCTION_RUNTIME.name,
@@ -79,7 +102,7 @@ describe('DynamoDB tables (TableV2: AWS::DynamoDB::GlobalTable)', () => {
     }
   });
 
-  test('the orders table has the key and exactly the GSIs of ORDERS_TABLE.indexes', () => {
+  test('the orders table has the key and exactly the GSIs of ORDERS_TABLE.indexes, each with its projection', () => {
     const orders = tables[logicalIdOf(stack, stack.tables.orders)];
     expect(orders).toBeDefined();
     expect(orders.Properties.KeySchema).toEqual([{ AttributeName: ORDERS_TABLE.partitionKey, KeyType: 'HASH' }]);
@@ -89,7 +112,7 @@ describe('DynamoDB tables (TableV2: AWS::DynamoDB::GlobalTable)', () => {
         { AttributeName: index.partitionKey, KeyType: 'HASH' },
         { AttributeName: index.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: 'keysOnly' in index.projection ? { ProjectionType: 'KEYS_ONLY' } : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection.include] },
     }));
     const byName = (a: { IndexName: string }, b: { IndexName: string }) => a.IndexName.localeCompare(b.IndexName);
     expect([...orders.Properties.GlobalSecondaryIndexes].sort(byName)).toEqual(expected.sort(byName));
@@ -98,6 +121,14 @@ describe('DynamoDB tables (TableV2: AWS::DynamoDB::GlobalTable)', () => {
     expect([...orders.Properties.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
       [...keyAttributes].sort().map((name) => ({ AttributeName: name, AttributeType: 'S' })),
     );
+  });
+
+  test('the orders table streams ORDERS_TABLE.stream images (what the event relay reads), and no other table streams', () => {
+    const ordersId = logicalIdOf(stack, stack.tables.orders);
+    expect(tables[ordersId].Properties.StreamSpecification).toEqual({ StreamViewType: ORDERS_TABLE.stream });
+    // The relay needs the new image (the status an order entered) and the old one (the status it left).
+    expect(ORDERS_TABLE.stream).toBe('NEW_AND_OLD_IMAGES');
+    for (const [id, table] of Object.entries(tables)) if (id !== ordersId) expect([id, table.Properties.StreamSpecification]).toEqual([id, undefined]);
   });
 
   test('the idempotency table expires records by the Powertools TTL attribute', () => {

@@ -1,7 +1,10 @@
-/** Alarms (derived from the template: every DLQ, consumer queue, function, the API and the sweep), dashboard, outputs. */
+/**
+ * Alarms (derived from the template: every DLQ, consumer queue, function, stream event source, the API and the
+ * sweep), dashboard, outputs.
+ */
 import { OUTPUTS } from '../../lib/order-pipeline-stack';
 import { CONSUMERS, ConsumerName, DEFAULT_CONFIG } from '../../lib/config';
-import { CfnResource, deadLetterQueueIds, render, resources, targetOf } from './cfn';
+import { alarmsOn as alarmsOnMetric, deadLetterQueueIds, firesAt, render, resources, targetOf } from './cfn';
 import { logicalIdOf, synth } from './synth';
 
 const { stack, template } = synth();
@@ -10,41 +13,23 @@ const queues = resources(template, 'AWS::SQS::Queue');
 const functions = resources(template, 'AWS::Lambda::Function');
 const outputs: Record<string, { Value: unknown }> = template.toJSON().Outputs ?? {};
 
-function refersTo(value: unknown, id: string): boolean {
-  try {
-    return targetOf(value) === id;
-  } catch {
-    return false;
-  }
-}
-
 /** The alarms on this metric whose dimension `name` refers to resource `id`. */
-function alarmsOn(namespace: string, metricName: string, dimension: string, id: string): [string, CfnResource][] {
-  return Object.entries(alarms).filter(
-    ([, a]) =>
-      a.Properties.Namespace === namespace &&
-      a.Properties.MetricName === metricName &&
-      (a.Properties.Dimensions ?? []).some((d: any) => d.Name === dimension && refersTo(d.Value, id)),
-  );
-}
-
-/** Whether the alarm goes off when the metric reaches this value. */
-function firesAt(alarm: CfnResource, value: number): boolean {
-  const { ComparisonOperator: op, Threshold: threshold } = alarm.Properties;
-  if (op === 'GreaterThanOrEqualToThreshold') return value >= threshold;
-  if (op === 'GreaterThanThreshold') return value > threshold;
-  return false;
-}
+const alarmsOn = (namespace: string, metricName: string, dimension: string, id: string) => alarmsOnMetric(template, namespace, metricName, dimension, id);
 
 const dlqs = deadLetterQueueIds(template);
 const consumerQueues = (Object.keys(CONSUMERS) as ConsumerName[]).map((name) => logicalIdOf(stack, stack.consumers[name].queue));
 
 describe('dead-letter queues (derived from the template)', () => {
-  test('include every redrive, rule-target and schedule-target DLQ', () => {
+  test('include every redrive, rule-target, schedule-target and event-source-mapping on-failure DLQ', () => {
     const redrive = Object.values(queues).filter((q) => q.Properties.RedrivePolicy).map((q) => targetOf(q.Properties.RedrivePolicy.deadLetterTargetArn));
     const ruleTargets = Object.values(resources(template, 'AWS::Events::Rule')).flatMap((r) => r.Properties.Targets.map((t: any) => targetOf(t.DeadLetterConfig.Arn)));
     const scheduleTargets = Object.values(resources(template, 'AWS::Scheduler::Schedule')).map((s) => targetOf(s.Properties.Target.DeadLetterConfig.Arn));
-    for (const group of [redrive, ruleTargets, scheduleTargets]) {
+    const onFailure = Object.values(resources(template, 'AWS::Lambda::EventSourceMapping'))
+      .filter((m) => m.Properties.DestinationConfig?.OnFailure)
+      .map((m) => targetOf(m.Properties.DestinationConfig.OnFailure.Destination));
+    // The event relay's DLQ, where its mapping sends what it could not relay.
+    expect(onFailure).toContain(logicalIdOf(stack, stack.relay.deadLetterQueue));
+    for (const group of [redrive, ruleTargets, scheduleTargets, onFailure]) {
       expect(group.length).toBeGreaterThan(0);
       for (const id of group) expect(dlqs.has(id)).toBe(true);
     }
@@ -77,6 +62,18 @@ test('each Lambda function has an Errors and a Throttles alarm', () => {
       expect([fn, metric, found.length]).toEqual([fn, metric, 1]);
       expect(firesAt(found[0][1], 1)).toBe(true);
     }
+  }
+});
+
+test('each function reading a DynamoDB stream has an IteratorAge alarm', () => {
+  const streamReaders = Object.values(resources(template, 'AWS::Lambda::EventSourceMapping'))
+    .filter((m) => m.Properties.EventSourceArn?.['Fn::GetAtt']?.[1] === 'StreamArn')
+    .map((m) => targetOf(m.Properties.FunctionName));
+  expect(streamReaders).toEqual([logicalIdOf(stack, stack.relay.function)]);
+  for (const fn of streamReaders) {
+    const found = alarmsOn('AWS/Lambda', 'IteratorAge', 'FunctionName', fn);
+    expect([fn, found.length]).toEqual([fn, 1]);
+    expect(found[0][1].Properties.Statistic).toBe('Maximum');
   }
 });
 

@@ -11,6 +11,8 @@ const queuePolicies = resources(template, 'AWS::SQS::QueuePolicy');
 const functions = resources(template, 'AWS::Lambda::Function');
 const mappings = resources(template, 'AWS::Lambda::EventSourceMapping');
 const consumerNames = Object.keys(CONSUMERS) as ConsumerName[];
+/** The mappings that read an SQS queue of this template (the others read the orders table's stream: the relay's). */
+const sqsMappings = Object.fromEntries(Object.entries(mappings).filter(([, m]) => targetOf(m.Properties.EventSourceArn) in queues));
 
 /** The consumer's resources, found through its constructs. */
 function idsOf(name: ConsumerName) {
@@ -24,7 +26,7 @@ function idsOf(name: ConsumerName) {
 
 /** The event source mapping that reads this queue (exactly one). */
 function mappingOf(queueId: string) {
-  const found = Object.entries(mappings).filter(([, m]) => targetOf(m.Properties.EventSourceArn) === queueId);
+  const found = Object.entries(sqsMappings).filter(([, m]) => targetOf(m.Properties.EventSourceArn) === queueId);
   expect(found).toHaveLength(1);
   return found[0][1];
 }
@@ -90,13 +92,21 @@ describe.each(consumerNames)('consumer %s', (name) => {
 });
 
 test('there is one SQS event source mapping per consumer, and each reports batch item failures', () => {
-  expect(Object.keys(mappings)).toHaveLength(consumerNames.length);
+  expect(Object.keys(sqsMappings)).toHaveLength(consumerNames.length);
+  expect(Object.values(sqsMappings).map((m) => targetOf(m.Properties.EventSourceArn)).sort()).toEqual(consumerNames.map((n) => idsOf(n).queue).sort());
   template.allResourcesProperties('AWS::Lambda::EventSourceMapping', { FunctionResponseTypes: ['ReportBatchItemFailures'] });
 });
 
+test('the only other event source mapping is the event relay on the orders table stream', () => {
+  const others = Object.values(mappings).filter((m) => !Object.values(sqsMappings).includes(m));
+  expect(others.map((m) => [m.Properties.EventSourceArn, m.Properties.FunctionName])).toEqual([
+    [{ 'Fn::GetAtt': [logicalIdOf(stack, stack.tables.orders), 'StreamArn'] }, { Ref: logicalIdOf(stack, stack.relay.function) }],
+  ]);
+});
+
 test('every event-source queue: VisibilityTimeout >= 6 x function Timeout + MaximumBatchingWindowInSeconds (from the template)', () => {
-  expect(Object.keys(mappings).length).toBeGreaterThan(0);
-  for (const mapping of Object.values(mappings)) {
+  expect(Object.keys(sqsMappings).length).toBeGreaterThan(0);
+  for (const mapping of Object.values(sqsMappings)) {
     const queue = queues[targetOf(mapping.Properties.EventSourceArn)];
     const fn = functions[targetOf(mapping.Properties.FunctionName)];
     expect(queue).toBeDefined();
@@ -113,7 +123,7 @@ test('every queue has SQS-managed server-side encryption', () => {
   template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
 });
 
-test('every queue (consumer queues, DLQs, rule-target DLQs, the schedule DLQ) has a policy denying non-TLS access', () => {
+test('every queue (consumer queues, DLQs, rule-target DLQs, the schedule DLQ, the relay DLQ) has a policy denying non-TLS access', () => {
   const denyInsecure = (queueId: string) =>
     Match.objectLike({
       Effect: 'Deny',
@@ -138,6 +148,21 @@ test('every queue (consumer queues, DLQs, rule-target DLQs, the schedule DLQ) ha
       if (statement.Effect === 'Deny') expect(statement.Principal).toEqual({ AWS: '*' });
     }
   }
+});
+
+test("every queue is a consumer's queue, DLQ or rule-target DLQ, the relay's DLQ or the sweep schedule's DLQ, and nothing else", () => {
+  const scheduleDlqs = Object.values(resources(template, 'AWS::Scheduler::Schedule')).map((s) => targetOf(s.Properties.Target.DeadLetterConfig.Arn));
+  expect(scheduleDlqs).toHaveLength(1);
+  const known = [
+    ...consumerNames.flatMap((n) => {
+      const consumer = stack.consumers[n];
+      return [consumer.queue, consumer.deadLetterQueue, consumer.ruleTargetDeadLetterQueue].map((q) => logicalIdOf(stack, q));
+    }),
+    logicalIdOf(stack, stack.relay.deadLetterQueue),
+    ...scheduleDlqs,
+  ];
+  expect(new Set(known).size).toBe(known.length);
+  expect(Object.keys(queues).sort()).toEqual(known.sort());
 });
 
 test('every queue is either a consumer queue or a dead-letter queue, and the consumer queues are not DLQs', () => {

@@ -2,6 +2,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { DEFAULT_CONFIG } from '../../lib/config';
 import { SWEEP_ACTIONS } from '../../functions/domain/sweep';
+import { ENV } from '../../functions/shared/env';
+import { sweepSettings } from '../../functions/sweep/deps';
 import { render, resources, targetOf } from './cfn';
 import { logicalIdOf, OVERRIDES, Synthesized, synth } from './synth';
 
@@ -100,6 +102,47 @@ describe('state machine', () => {
       .flatMap((s: any) => [].concat(s.Resource))
       .map(render);
     for (const fn of Object.values(functions)) expect(invokable).toContain(fnArn(fn));
+  });
+});
+
+describe('sweep functions', () => {
+  const env = (fn: Parameters<typeof logicalIdOf>[1]) => resources(defaults.template, 'AWS::Lambda::Function')[logicalIdOf(defaults.stack, fn)].Properties.Environment.Variables as Record<string, unknown>;
+
+  // The two tasks that build sweepDeps() and read sweepSettings() (Summarise needs neither).
+  const working = [functions.findWork, functions.repairOrder];
+
+  test('find-work and repair-order get the settings sweepSettings() reads, at their DEFAULT_CONFIG values', () => {
+    for (const fn of working) {
+      const variables = env(fn);
+      const plain = Object.fromEntries(Object.entries(variables).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+      const saved = { ...process.env };
+      try {
+        // Only what the template gives the function: none of the pipeline's variables from elsewhere.
+        for (const name of Object.values(ENV)) delete process.env[name];
+        Object.assign(process.env, plain);
+        expect(sweepSettings()).toEqual({
+          stalePendingAfterSeconds: DEFAULT_CONFIG.stalePendingAfterSeconds,
+          maxRepublishAttempts: DEFAULT_CONFIG.maxRepublishAttempts,
+          maxOrdersPerRun: DEFAULT_CONFIG.maxOrdersPerSweep,
+        });
+      } finally {
+        for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+        Object.assign(process.env, saved);
+      }
+    }
+  });
+
+  test('find-work and repair-order name the orders and inventory tables and the bus (an expiry moves stock; a republish publishes)', () => {
+    const id = (c: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(defaults.stack, c);
+    for (const fn of working) {
+      expect(env(fn)).toEqual(
+        expect.objectContaining({
+          [ENV.ordersTable]: { Ref: id(defaults.stack.tables.orders) },
+          [ENV.inventoryTable]: { Ref: id(defaults.stack.tables.inventory) },
+          [ENV.eventBus]: { Ref: id(defaults.stack.events.bus) },
+        }),
+      );
+    }
   });
 });
 

@@ -25,7 +25,7 @@ export interface LocalTables {
 }
 
 export interface LocalTablesOptions {
-  /** A stream (NEW_AND_OLD_IMAGES) on the orders table. */
+  /** The orders table's stream (NEW_AND_OLD_IMAGES, as the stack has it): on unless false. */
   streams?: boolean;
 }
 
@@ -52,8 +52,14 @@ export async function startLocalTables(options: LocalTablesOptions = {}): Promis
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: key(ORDERS_TABLE.partitionKey),
       AttributeDefinitions: [...attributeNames].map((AttributeName) => ({ AttributeName, AttributeType: S })),
-      GlobalSecondaryIndexes: indexes.map((i) => ({ IndexName: i.name, KeySchema: key(i.partitionKey, i.sortKey), Projection: { ProjectionType: 'ALL' } })),
-      StreamSpecification: options.streams ? { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } : undefined,
+      // The projections the stack declares: a query sees exactly what it would see on AWS.
+      GlobalSecondaryIndexes: indexes.map((i) => ({
+        IndexName: i.name,
+        KeySchema: key(i.partitionKey, i.sortKey),
+        Projection: 'keysOnly' in i.projection ? { ProjectionType: 'KEYS_ONLY' } : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...i.projection.include] },
+      })),
+      // As the stack has it (the event relay's source), unless a test asks for none.
+      StreamSpecification: options.streams === false ? undefined : { StreamEnabled: true, StreamViewType: ORDERS_TABLE.stream },
     },
     { TableName: names.inventory, BillingMode: 'PAY_PER_REQUEST', KeySchema: key(INVENTORY_TABLE.partitionKey), AttributeDefinitions: [{ AttributeName: INVENTORY_TABLE.partitionKey, AttributeType: S }] },
     { TableName: names.idempotency, BillingMode: 'PAY_PER_REQUEST', KeySchema: key(IDEMPOTENCY_TABLE.partitionKey), AttributeDefinitions: [{ AttributeName: IDEMPOTENCY_TABLE.partitionKey, AttributeType: S }] },

@@ -1,127 +1,73 @@
-import { startLocalTables, LocalTables } from '../../support/local-tables';
-import { DynamoDbStockRepository } from '../../../functions/adapters/dynamodb-stock-repository';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ADJUSTMENT_RECORD_TTL_SECONDS, DynamoDbStockRepository } from '../../../functions/adapters/dynamodb-stock-repository';
+import { IDEMPOTENCY_TABLE } from '../../../functions/adapters/table-schema';
+import { T0, uid, useLocalTables } from '../domain/fixtures';
 
-let tables: LocalTables;
-beforeAll(async () => { tables = await startLocalTables(); });
-afterAll(() => tables.stop());
+const tables = useLocalTables();
+const repo = () => new DynamoDbStockRepository(tables().client, tables().names.inventory, tables().names.idempotency);
+const at = new Date(T0);
+const adjustment = (sku: string, delta: number, recordId = uid('stock-adjustment#rec'), requestHash = `h-${sku}-${delta}`) => ({ sku, delta, recordId, requestHash, at });
 
-const repo = () => new DynamoDbStockRepository(tables.client, tables.names.inventory);
-let seq = 0;
-const sku = () => `sku-t${++seq}`;
-
-test('50 concurrent one-unit reservations on stock 10: exactly 10 succeed', async () => {
-  const stock = new DynamoDbStockRepository(tables.client, tables.names.inventory);
-  await stock.set('sku-1', 10);
-  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stock.reserve('sku-1', `ord_${i}`, 1)));
-  expect(results.filter((r) => r === 'reserved')).toHaveLength(10);
-  expect(results.filter((r) => r === 'insufficient')).toHaveLength(40);
-  expect(await stock.get('sku-1')).toEqual({ sku: 'sku-1', available: 0, reserved: 10 });
-});
-
-describe('reserve', () => {
-  test('takes the quantity once per (sku, order): a second reserve is "already-reserved" and takes nothing', async () => {
-    const stock = repo();
-    const s = sku();
-    await stock.set(s, 5);
-    expect(await stock.reserve(s, 'ord_a', 3)).toBe('reserved');
-    expect(await stock.reserve(s, 'ord_a', 3)).toBe('already-reserved');
-    expect(await stock.get(s)).toEqual({ sku: s, available: 2, reserved: 3 });
+describe('set', () => {
+  test('creates a SKU with counters at zero and version 1; a second create is "exists" and changes nothing', async () => {
+    const sku = uid('sku');
+    expect(await repo().set(sku, 10)).toEqual({ outcome: 'created', level: { sku, available: 10, reserved: 0, sold: 0, version: 1 } });
+    expect(await repo().set(sku, 99)).toEqual({ outcome: 'exists', level: { sku, available: 10, reserved: 0, sold: 0, version: 1 } });
   });
 
-  test('never below zero: "insufficient" changes nothing; the exact remainder can be taken', async () => {
-    const stock = repo();
-    const s = sku();
-    await stock.set(s, 4);
-    expect(await stock.reserve(s, 'ord_a', 5)).toBe('insufficient');
-    expect(await stock.get(s)).toEqual({ sku: s, available: 4, reserved: 0 });
-    expect(await stock.reserve(s, 'ord_b', 4)).toBe('reserved');
-    expect(await stock.get(s)).toEqual({ sku: s, available: 0, reserved: 4 });
+  test('replaces available only at the version read, and moves the version', async () => {
+    const sku = uid('sku');
+    await repo().set(sku, 10);
+    expect(await repo().set(sku, 25, 1)).toEqual({ outcome: 'replaced', level: { sku, available: 25, reserved: 0, sold: 0, version: 2 } });
+    expect(await repo().set(sku, 40, 1)).toEqual({ outcome: 'version-mismatch', level: { sku, available: 25, reserved: 0, sold: 0, version: 2 } });
+    expect((await repo().get(sku))?.available).toBe(25);
   });
 
-  test('an unknown sku is "unknown-sku" and is not created', async () => {
-    const stock = repo();
-    const s = sku();
-    expect(await stock.reserve(s, 'ord_a', 1)).toBe('unknown-sku');
-    expect(await stock.get(s)).toBeUndefined();
-  });
-
-  test('the same order reserving the same sku concurrently takes it once', async () => {
-    const stock = repo();
-    const s = sku();
-    await stock.set(s, 100);
-    const results = await Promise.all(Array.from({ length: 10 }, () => stock.reserve(s, 'ord_dup', 2)));
-    expect(results.filter((r) => r === 'reserved')).toHaveLength(1);
-    expect(results.filter((r) => r === 'already-reserved')).toHaveLength(9);
-    expect(await stock.get(s)).toEqual({ sku: s, available: 98, reserved: 2 });
+  test('replacing a SKU that does not exist: version-mismatch without a level, nothing created', async () => {
+    const sku = uid('sku');
+    expect(await repo().set(sku, 5, 1)).toEqual({ outcome: 'version-mismatch', level: undefined });
+    expect(await repo().get(sku)).toBeUndefined();
   });
 });
 
-describe('release / settle', () => {
-  test('release gives back exactly once, then is false; another order is untouched', async () => {
-    const stock = repo();
-    const s = sku();
-    await stock.set(s, 10);
-    await stock.reserve(s, 'ord_a', 3);
-    await stock.reserve(s, 'ord_b', 2);
-
-    expect(await stock.release(s, 'ord_a', 3)).toBe(true);
-    expect(await stock.release(s, 'ord_a', 3)).toBe(false);
-    expect(await stock.get(s)).toEqual({ sku: s, available: 8, reserved: 2 });
+describe('adjust', () => {
+  test('adds and removes units, moving the version; a negative result is refused and nothing changes', async () => {
+    const sku = uid('sku');
+    await repo().set(sku, 10);
+    expect(await repo().adjust(adjustment(sku, 5))).toEqual({ outcome: 'adjusted', level: { sku, available: 15, reserved: 0, sold: 0, version: 2 } });
+    expect(await repo().adjust(adjustment(sku, -15))).toEqual({ outcome: 'adjusted', level: { sku, available: 0, reserved: 0, sold: 0, version: 3 } });
+    expect(await repo().adjust(adjustment(sku, -1))).toEqual({ outcome: 'insufficient', level: { sku, available: 0, reserved: 0, sold: 0, version: 3 } });
   });
 
-  test('release of a quantity the order does not hold, or of an order holding nothing, changes nothing', async () => {
-    const stock = repo();
-    const s = sku();
-    await stock.set(s, 10);
-    await stock.reserve(s, 'ord_a', 3);
-    expect(await stock.release(s, 'ord_a', 2)).toBe(false);
-    expect(await stock.release(s, 'ord_none', 1)).toBe(false);
-    expect(await stock.get(s)).toEqual({ sku: s, available: 7, reserved: 3 });
+  test('once per record: the same adjustment again is a replay; the record carries a TTL', async () => {
+    const sku = uid('sku');
+    await repo().set(sku, 1);
+    const once = adjustment(sku, 4);
+    expect((await repo().adjust(once)).outcome).toBe('adjusted');
+    expect(await repo().adjust(once)).toEqual({ outcome: 'replayed', level: { sku, available: 5, reserved: 0, sold: 0, version: 2 } });
+    const { Item } = await tables().client.send(new GetCommand({ TableName: tables().names.idempotency, Key: { [IDEMPOTENCY_TABLE.partitionKey]: once.recordId } }));
+    expect(Item).toMatchObject({ sku, delta: 4, [IDEMPOTENCY_TABLE.timeToLiveAttribute]: Math.floor(at.getTime() / 1000) + ADJUSTMENT_RECORD_TTL_SECONDS });
   });
 
-  test('release and settle on an unknown sku are false and create nothing', async () => {
-    const stock = repo();
-    const s = sku();
-    expect(await stock.release(s, 'ord_a', 1)).toBe(false);
-    expect(await stock.settle(s, 'ord_a', 1)).toBe(false);
-    expect(await stock.get(s)).toBeUndefined();
+  test('the same record for a different adjustment: key-reused, nothing changes', async () => {
+    const sku = uid('sku');
+    await repo().set(sku, 1);
+    const first = adjustment(sku, 4);
+    await repo().adjust(first);
+    expect(await repo().adjust({ ...first, delta: 9, requestHash: 'other' })).toEqual({ outcome: 'key-reused' });
+    expect((await repo().get(sku))?.available).toBe(5);
   });
 
-  test('settle turns the hold into a sale: reserved down, available unchanged, once', async () => {
-    const stock = repo();
-    const s = sku();
-    await stock.set(s, 10);
-    await stock.reserve(s, 'ord_a', 4);
-
-    expect(await stock.settle(s, 'ord_a', 4)).toBe(true);
-    expect(await stock.settle(s, 'ord_a', 4)).toBe(false);
-    expect(await stock.release(s, 'ord_a', 4)).toBe(false);
-    expect(await stock.get(s)).toEqual({ sku: s, available: 6, reserved: 0 });
-  });
-
-  test('after a release the same order may reserve again: a fresh hold', async () => {
-    const stock = repo();
-    const s = sku();
-    await stock.set(s, 2);
-    await stock.reserve(s, 'ord_a', 2);
-    await stock.release(s, 'ord_a', 2);
-    expect(await stock.reserve(s, 'ord_a', 2)).toBe('reserved');
-    expect(await stock.get(s)).toEqual({ sku: s, available: 0, reserved: 2 });
+  test('an unknown SKU: unknown-sku, and neither the SKU nor the record is written', async () => {
+    const sku = uid('sku');
+    const once = adjustment(sku, 3);
+    expect(await repo().adjust(once)).toEqual({ outcome: 'unknown-sku' });
+    expect(await repo().get(sku)).toBeUndefined();
+    const { Item } = await tables().client.send(new GetCommand({ TableName: tables().names.idempotency, Key: { [IDEMPOTENCY_TABLE.partitionKey]: once.recordId } }));
+    expect(Item).toBeUndefined();
   });
 });
 
-describe('set / get', () => {
-  test('set creates a level; setting again keeps the reservations and their holds', async () => {
-    const stock = repo();
-    const s = sku();
-    expect(await stock.set(s, 3)).toEqual({ sku: s, available: 3, reserved: 0 });
-    await stock.reserve(s, 'ord_a', 2);
-    expect(await stock.set(s, 50)).toEqual({ sku: s, available: 50, reserved: 2 });
-    expect(await stock.release(s, 'ord_a', 2)).toBe(true);
-    expect(await stock.get(s)).toEqual({ sku: s, available: 52, reserved: 0 });
-  });
-
-  test('get of an unknown sku is undefined', async () => {
-    expect(await repo().get(sku())).toBeUndefined();
-  });
+test('get of a SKU nobody stocked is undefined', async () => {
+  expect(await repo().get(uid('sku'))).toBeUndefined();
 });

@@ -1,5 +1,5 @@
 /**
- * Shared set-up for the domain tests: the real DynamoDB adapters on per-file tables (DynamoDB Local), a RecordingPublisher and
+ * Shared set-up for the domain tests: the real DynamoDB adapters on DynamoDB Local (tables per test file), a RecordingPublisher and
  * a ManualClock. Not a test file itself (no `.test.ts`).
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -8,7 +8,7 @@ import { DynamoDbStockRepository } from '../../../functions/adapters/dynamodb-st
 import { Caller } from '../../../functions/domain/caller';
 import { OrderLine } from '../../../functions/domain/order';
 import { StoredOrder } from '../../../functions/domain/ports';
-import { LocalTables, startLocalTables } from '../../support/local-tables';
+import { LocalTables, LocalTablesOptions, startLocalTables } from '../../support/local-tables';
 import { ManualClock, RecordingPublisher } from '../../support/recording-publisher';
 
 export const T0 = '2026-01-01T00:00:00.000Z';
@@ -23,11 +23,11 @@ export function uid(prefix: string): string {
 export const service = (principal = 'svc-test'): Caller => ({ kind: 'service', principal });
 export const customer = (customerId: string, scopes: string[] = []): Caller => ({ kind: 'customer', customerId, scopes });
 
-/** Creates the calling test file's own tables (beforeAll/afterAll) and returns a getter for them. */
-export function useLocalTables(): () => LocalTables {
+/** Creates the calling test file's tables (beforeAll/afterAll) and returns a getter for them. */
+export function useLocalTables(options: LocalTablesOptions = {}): () => LocalTables {
   let tables: LocalTables | undefined;
   beforeAll(async () => {
-    tables = await startLocalTables();
+    tables = await startLocalTables(options);
   });
   afterAll(async () => {
     await tables?.stop();
@@ -50,8 +50,8 @@ export interface World {
 export function world(tables: LocalTables, clock = new ManualClock(new Date(T0))): World {
   return {
     tables,
-    orders: new DynamoDbOrderRepository(tables.client, tables.names.orders),
-    stock: new DynamoDbStockRepository(tables.client, tables.names.inventory),
+    orders: new DynamoDbOrderRepository(tables.client, tables.names.orders, tables.names.inventory),
+    stock: new DynamoDbStockRepository(tables.client, tables.names.inventory, tables.names.idempotency),
     events: new RecordingPublisher(),
     clock,
   };
@@ -92,7 +92,6 @@ export function storedOrder(overrides: Partial<StoredOrder> = {}): StoredOrder {
     updatedAt: at,
     statusChangedAt: at,
     requestHash: 'hash',
-    inFlightUntil: at,
     correlationId: 'corr-1',
     ...overrides,
   };

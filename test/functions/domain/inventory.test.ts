@@ -1,27 +1,21 @@
-import { NotFoundError, ValidationError } from '../../../functions/domain/errors';
-import { EventDetail, PipelineEvent, buildEvent } from '../../../functions/domain/events';
-import { InventoryDeps, getStock, handleInventoryEvent, reserveOrder, setStock } from '../../../functions/domain/inventory';
+import { IdempotencyKeyReusedError, NotFoundError, PreconditionError, StateConflictError, ValidationError } from '../../../functions/domain/errors';
+import { EventDetail, buildEvent } from '../../../functions/domain/events';
+import { adjustStock, getStock, handleInventoryEvent, InventoryDeps, reserveOrder, setStock } from '../../../functions/domain/inventory';
 import { OrderLine, OrderStatus } from '../../../functions/domain/order';
 import { placeOrder } from '../../../functions/domain/orders';
-import { rejection, service, storedOrder, T0, uid, useLocalTables, World, world } from './fixtures';
+import { customer, rejection, service, storedOrder, T0, uid, useLocalTables, World, world } from './fixtures';
 
 const tables = useLocalTables();
+const PAYMENT_WINDOW_SECONDS = 900;
 
 function deps(w: World): InventoryDeps {
-  return { stock: w.stock, events: w.events, orders: w.orders, clock: w.clock };
+  return { orders: w.orders, clock: w.clock, paymentWindowSeconds: PAYMENT_WINDOW_SECONDS };
 }
 
 const now = new Date(T0);
 
 function placedEvent(orderId: string, items: OrderLine[]): EventDetail<'OrderPlaced'> {
   return buildEvent('OrderPlaced', { orderId, customerId: 'c-inv', correlationId: 'corr-inv', items }, now).detail;
-}
-
-function event(type: 'OrderCancelled' | 'ReservationOrphaned' | 'OrderPaid', orderId: string, items: OrderLine[]): PipelineEvent {
-  const base = { orderId, customerId: 'c-inv', correlationId: 'corr-inv', items };
-  if (type === 'OrderCancelled') return buildEvent(type, { ...base, reason: 'CUSTOMER' }, now);
-  if (type === 'OrderPaid') return buildEvent(type, { ...base, paymentId: 'pay-1' }, now);
-  return buildEvent(type, base, now);
 }
 
 /** Distinct SKUs stocked for this test, so tests never share stock. */
@@ -32,124 +26,78 @@ async function stocked(w: World, ...available: number[]): Promise<string[]> {
 }
 
 async function levels(w: World, skus: string[]) {
-  return Promise.all(skus.map(async (sku) => {
-    const level = await w.stock.get(sku);
-    return level && { available: level.available, reserved: level.reserved };
-  }));
+  return Promise.all(
+    skus.map(async (sku) => {
+      const level = await w.stock.get(sku);
+      return level && { available: level.available, reserved: level.reserved, sold: level.sold };
+    }),
+  );
 }
 
 /** A stored PENDING order, placed through the API use case. */
 async function pendingOrder(w: World, items: OrderLine[]): Promise<string> {
-  const { order } = await placeOrder(
-    { caller: service(), idempotencyKey: uid('key'), body: { customerId: 'c-inv', items }, correlationId: 'corr-inv', remainingMs: 0 },
-    { orders: w.orders, events: w.events, clock: w.clock },
-  );
-  w.events.published.length = 0;
+  const { order } = await placeOrder({ caller: service(), idempotencyKey: uid('key'), body: { customerId: 'c-inv', items }, correlationId: 'corr-inv' }, { orders: w.orders, events: w.events, clock: w.clock });
   return order.orderId;
 }
 
-describe('reserveOrder', () => {
-  test('takes every line and publishes InventoryReserved', async () => {
+describe('reserveOrder: one transaction, all lines or none', () => {
+  test('takes every line and moves the order to RESERVED with its payment deadline', async () => {
     const w = world(tables());
     const [a, b] = await stocked(w, 10, 5);
     const items = [{ sku: a!, quantity: 3 }, { sku: b!, quantity: 5 }];
     const orderId = await pendingOrder(w, items);
 
-    const outcome = await reserveOrder(placedEvent(orderId, items), deps(w));
+    expect(await reserveOrder(placedEvent(orderId, items), deps(w))).toEqual({ action: 'reserved' });
 
-    expect(outcome).toEqual({ action: 'reserved' });
-    expect(await levels(w, [a!, b!])).toEqual([{ available: 7, reserved: 3 }, { available: 0, reserved: 5 }]);
-    expect(w.events.published).toEqual([
-      {
-        type: 'InventoryReserved',
-        detail: { eventId: `${orderId}:InventoryReserved`, orderId, customerId: 'c-inv', correlationId: 'corr-inv', occurredAt: T0, items },
-      },
-    ]);
+    expect(await levels(w, [a!, b!])).toEqual([{ available: 7, reserved: 3, sold: 0 }, { available: 0, reserved: 5, sold: 0 }]);
+    expect(await w.orders.get(orderId)).toMatchObject({ status: 'RESERVED', statusChangedAt: T0, paymentDeadline: new Date(now.getTime() + PAYMENT_WINDOW_SECONDS * 1000).toISOString() });
+    // The consumer publishes nothing: InventoryReserved comes from the order's stream record.
+    expect(w.events.published).toEqual([]);
   });
 
-  test('a later line out of stock: earlier lines are given back exactly, InventoryRejected OUT_OF_STOCK names the sku', async () => {
+  test('a line out of stock: nothing taken from any line, the order REJECTED naming the SKU', async () => {
     const w = world(tables());
     const [a, b, c] = await stocked(w, 5, 7, 1);
     const items = [{ sku: a!, quantity: 2 }, { sku: b!, quantity: 7 }, { sku: c!, quantity: 2 }];
     const orderId = await pendingOrder(w, items);
 
-    const outcome = await reserveOrder(placedEvent(orderId, items), deps(w));
+    expect(await reserveOrder(placedEvent(orderId, items), deps(w))).toEqual({ action: 'rejected', reason: 'OUT_OF_STOCK', sku: c });
 
-    expect(outcome).toEqual({ action: 'rejected', reason: 'OUT_OF_STOCK', sku: c, givenBack: 2 });
-    expect(await levels(w, [a!, b!, c!])).toEqual([{ available: 5, reserved: 0 }, { available: 7, reserved: 0 }, { available: 1, reserved: 0 }]);
-    expect(w.events.published).toEqual([
-      {
-        type: 'InventoryRejected',
-        detail: { eventId: `${orderId}:InventoryRejected`, orderId, customerId: 'c-inv', correlationId: 'corr-inv', occurredAt: T0, reason: 'OUT_OF_STOCK', sku: c },
-      },
-    ]);
+    expect(await levels(w, [a!, b!, c!])).toEqual([{ available: 5, reserved: 0, sold: 0 }, { available: 7, reserved: 0, sold: 0 }, { available: 1, reserved: 0, sold: 0 }]);
+    expect(await w.orders.get(orderId)).toMatchObject({ status: 'REJECTED', rejection: { reason: 'OUT_OF_STOCK', sku: c } });
   });
 
-  test('an unknown sku -> InventoryRejected UNKNOWN_SKU, the earlier line given back, no stock item invented', async () => {
-    const w = world(tables());
-    const [a] = await stocked(w, 4);
-    const ghost = uid('ghost-sku');
-    const items = [{ sku: a!, quantity: 4 }, { sku: ghost, quantity: 1 }];
-
-    const outcome = await reserveOrder(placedEvent(uid('ord'), items), deps(w));
-
-    expect(outcome).toEqual({ action: 'rejected', reason: 'UNKNOWN_SKU', sku: ghost, givenBack: 1 });
-    expect(await levels(w, [a!])).toEqual([{ available: 4, reserved: 0 }]);
-    expect(await w.stock.get(ghost)).toBeUndefined();
-    expect(w.events.published.map((e) => [e.type, 'reason' in e.detail && e.detail.reason])).toEqual([['InventoryRejected', 'UNKNOWN_SKU']]);
-  });
-
-  test('the first line out of stock: nothing to give back', async () => {
-    const w = world(tables());
-    const [a, b] = await stocked(w, 0, 9);
-    const items = [{ sku: a!, quantity: 1 }, { sku: b!, quantity: 1 }];
-    expect(await reserveOrder(placedEvent(uid('ord'), items), deps(w))).toEqual({ action: 'rejected', reason: 'OUT_OF_STOCK', sku: a, givenBack: 0 });
-    expect(await levels(w, [a!, b!])).toEqual([{ available: 0, reserved: 0 }, { available: 9, reserved: 0 }]);
-  });
-
-  test('re-running the same OrderPlaced after success takes nothing more and re-emits the same InventoryReserved', async () => {
-    const w = world(tables());
-    const [a, b] = await stocked(w, 3, 3);
-    const items = [{ sku: a!, quantity: 2 }, { sku: b!, quantity: 1 }];
-    const orderId = await pendingOrder(w, items);
-    const detail = placedEvent(orderId, items);
-
-    await reserveOrder(detail, deps(w));
-    w.clock.advance(1000);
-    const again = await reserveOrder(detail, deps(w));
-
-    expect(again).toEqual({ action: 'reserved' });
-    expect(await levels(w, [a!, b!])).toEqual([{ available: 1, reserved: 2 }, { available: 2, reserved: 1 }]);
-    expect(w.events.types()).toEqual(['InventoryReserved', 'InventoryReserved']);
-    expect(w.events.published[1]!.detail.eventId).toBe(w.events.published[0]!.detail.eventId);
-    expect(w.events.published[1]!.detail.eventId).toBe(`${orderId}:InventoryReserved`);
-  });
-
-  test('a re-run that finds a later line out of stock gives back the lines the first run took too', async () => {
-    const w = world(tables());
-    const [a, b] = await stocked(w, 5, 5);
-    const items = [{ sku: a!, quantity: 2 }, { sku: b!, quantity: 2 }];
-    const orderId = uid('ord');
-    // The first run took the first line only, then stopped (a crash); meanwhile the second SKU sold out.
-    expect(await w.stock.reserve(a!, orderId, 2)).toBe('reserved');
-    await w.stock.set(b!, 1);
-
-    const outcome = await reserveOrder(placedEvent(orderId, items), deps(w));
-
-    expect(outcome).toEqual({ action: 'rejected', reason: 'OUT_OF_STOCK', sku: b, givenBack: 1 });
-    expect(await levels(w, [a!, b!])).toEqual([{ available: 5, reserved: 0 }, { available: 1, reserved: 0 }]);
-  });
-
-  test.each<OrderStatus>(['CANCELLED', 'RESERVED', 'PAID', 'REJECTED'])('an order already %s is skipped: nothing taken, nothing published', async (status) => {
+  test('an unknown SKU: REJECTED UNKNOWN_SKU, no stock item invented', async () => {
     const w = world(tables());
     const [a] = await stocked(w, 5);
-    const items = [{ sku: a!, quantity: 1 }];
+    const ghost = uid('ghost');
+    const items = [{ sku: a!, quantity: 1 }, { sku: ghost, quantity: 1 }];
+    const orderId = await pendingOrder(w, items);
+
+    expect(await reserveOrder(placedEvent(orderId, items), deps(w))).toEqual({ action: 'rejected', reason: 'UNKNOWN_SKU', sku: ghost });
+    expect(await w.stock.get(ghost)).toBeUndefined();
+    expect(await levels(w, [a!])).toEqual([{ available: 5, reserved: 0, sold: 0 }]);
+  });
+
+  test.each<OrderStatus>(['RESERVED', 'PAID', 'CANCELLED', 'REJECTED'])('a duplicate or late OrderPlaced for a %s order takes nothing', async (status) => {
+    const w = world(tables());
+    const [a] = await stocked(w, 5);
+    const items = [{ sku: a!, quantity: 2 }];
     const order = storedOrder({ status, items });
     await w.orders.create(order);
 
     expect(await reserveOrder(placedEvent(order.orderId, items), deps(w))).toEqual({ action: 'skipped', status });
-    expect(await levels(w, [a!])).toEqual([{ available: 5, reserved: 0 }]);
-    expect(w.events.published).toEqual([]);
+    expect(await levels(w, [a!])).toEqual([{ available: 5, reserved: 0, sold: 0 }]);
+  });
+
+  test('delivered twice: the second delivery finds the order RESERVED and takes nothing more', async () => {
+    const w = world(tables());
+    const [a] = await stocked(w, 5);
+    const items = [{ sku: a!, quantity: 2 }];
+    const orderId = await pendingOrder(w, items);
+    await reserveOrder(placedEvent(orderId, items), deps(w));
+    expect(await reserveOrder(placedEvent(orderId, items), deps(w))).toEqual({ action: 'skipped', status: 'RESERVED' });
+    expect(await levels(w, [a!])).toEqual([{ available: 3, reserved: 2, sold: 0 }]);
   });
 
   test('an order the sweep flagged NEEDS_ATTENTION is still reserved', async () => {
@@ -159,24 +107,29 @@ describe('reserveOrder', () => {
     const order = storedOrder({ status: 'NEEDS_ATTENTION', items });
     await w.orders.create(order);
     expect(await reserveOrder(placedEvent(order.orderId, items), deps(w))).toEqual({ action: 'reserved' });
-    expect(await levels(w, [a!])).toEqual([{ available: 4, reserved: 1 }]);
+    expect(await levels(w, [a!])).toEqual([{ available: 4, reserved: 1, sold: 0 }]);
+  });
+
+  test('a missing order: skipped, nothing taken, nothing created', async () => {
+    const w = world(tables());
+    const [a] = await stocked(w, 5);
+    const orderId = uid('ord-missing');
+    expect(await reserveOrder(placedEvent(orderId, [{ sku: a!, quantity: 1 }]), deps(w))).toEqual({ action: 'skipped', status: 'MISSING' });
+    expect(await w.orders.get(orderId)).toBeUndefined();
+    expect(await levels(w, [a!])).toEqual([{ available: 5, reserved: 0, sold: 0 }]);
   });
 
   test('50 concurrent one-unit orders on stock 10: exactly 10 reserved, 40 rejected, none oversold', async () => {
     const w = world(tables());
     const [sku] = await stocked(w, 10);
     const items = [{ sku: sku!, quantity: 1 }];
+    const orderIds = await Promise.all(Array.from({ length: 50 }, () => pendingOrder(w, items)));
 
-    const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => reserveOrder(placedEvent(`ord_conc_${i}`, items), deps(w))));
+    const outcomes = await Promise.all(orderIds.map((orderId) => reserveOrder(placedEvent(orderId, items), deps(w))));
 
     expect(outcomes.filter((o) => o.action === 'reserved')).toHaveLength(10);
-    expect(outcomes.filter((o) => o.action === 'rejected')).toHaveLength(40);
-    expect(w.events.types().filter((t) => t === 'InventoryReserved')).toHaveLength(10);
-    const rejected = w.events.published.filter((e) => e.type === 'InventoryRejected');
-    expect(rejected).toHaveLength(40);
-    expect(rejected.every((e) => e.type === 'InventoryRejected' && e.detail.reason === 'OUT_OF_STOCK' && e.detail.sku === sku)).toBe(true);
-    expect(new Set(w.events.published.map((e) => e.detail.orderId)).size).toBe(50);
-    expect(await levels(w, [sku!])).toEqual([{ available: 0, reserved: 10 }]);
+    expect(outcomes.filter((o) => o.action === 'rejected')).toEqual(Array.from({ length: 40 }, () => ({ action: 'rejected', reason: 'OUT_OF_STOCK', sku })));
+    expect(await levels(w, [sku!])).toEqual([{ available: 0, reserved: 10, sold: 0 }]);
   });
 });
 
@@ -185,58 +138,8 @@ describe('handleInventoryEvent', () => {
     const w = world(tables());
     const [a] = await stocked(w, 2);
     const items = [{ sku: a!, quantity: 2 }];
-    expect(await handleInventoryEvent({ type: 'OrderPlaced', detail: placedEvent(uid('ord'), items) }, deps(w))).toEqual({ action: 'reserved' });
-    expect(await levels(w, [a!])).toEqual([{ available: 0, reserved: 2 }]);
-  });
-
-  test('OrderCancelled after a reservation releases exactly once, however often it is delivered', async () => {
-    const w = world(tables());
-    const [a, b] = await stocked(w, 10, 10);
-    const items = [{ sku: a!, quantity: 4 }, { sku: b!, quantity: 6 }];
-    const orderId = uid('ord');
-    await reserveOrder(placedEvent(orderId, items), deps(w));
-    expect(await levels(w, [a!, b!])).toEqual([{ available: 6, reserved: 4 }, { available: 4, reserved: 6 }]);
-
-    const cancelled = event('OrderCancelled', orderId, items);
-    expect(await handleInventoryEvent(cancelled, deps(w))).toEqual({ action: 'released', lines: 2 });
-    expect(await handleInventoryEvent(cancelled, deps(w))).toEqual({ action: 'released', lines: 0 });
-
-    expect(await levels(w, [a!, b!])).toEqual([{ available: 10, reserved: 0 }, { available: 10, reserved: 0 }]);
-  });
-
-  test('OrderCancelled and ReservationOrphaned for the same order release once between them', async () => {
-    const w = world(tables());
-    const [a] = await stocked(w, 3);
-    const items = [{ sku: a!, quantity: 3 }];
-    const orderId = uid('ord');
-    await reserveOrder(placedEvent(orderId, items), deps(w));
-
-    expect(await handleInventoryEvent(event('ReservationOrphaned', orderId, items), deps(w))).toEqual({ action: 'released', lines: 1 });
-    expect(await handleInventoryEvent(event('OrderCancelled', orderId, items), deps(w))).toEqual({ action: 'released', lines: 0 });
-    expect(await levels(w, [a!])).toEqual([{ available: 3, reserved: 0 }]);
-  });
-
-  test('OrderCancelled for an order that never reserved releases nothing', async () => {
-    const w = world(tables());
-    const [a] = await stocked(w, 3);
-    expect(await handleInventoryEvent(event('OrderCancelled', uid('ord'), [{ sku: a!, quantity: 1 }]), deps(w))).toEqual({ action: 'released', lines: 0 });
-    expect(await levels(w, [a!])).toEqual([{ available: 3, reserved: 0 }]);
-  });
-
-  test('OrderPaid settles: reserved goes down, available stays; a later cancel gives nothing back', async () => {
-    const w = world(tables());
-    const [a, b] = await stocked(w, 10, 4);
-    const items = [{ sku: a!, quantity: 3 }, { sku: b!, quantity: 4 }];
-    const orderId = uid('ord');
-    await reserveOrder(placedEvent(orderId, items), deps(w));
-
-    const paid = event('OrderPaid', orderId, items);
-    expect(await handleInventoryEvent(paid, deps(w))).toEqual({ action: 'settled', lines: 2 });
-    expect(await handleInventoryEvent(paid, deps(w))).toEqual({ action: 'settled', lines: 0 });
-    expect(await levels(w, [a!, b!])).toEqual([{ available: 7, reserved: 0 }, { available: 0, reserved: 0 }]);
-
-    expect(await handleInventoryEvent(event('OrderCancelled', orderId, items), deps(w))).toEqual({ action: 'released', lines: 0 });
-    expect(await levels(w, [a!, b!])).toEqual([{ available: 7, reserved: 0 }, { available: 0, reserved: 0 }]);
+    const orderId = await pendingOrder(w, items);
+    expect(await handleInventoryEvent({ type: 'OrderPlaced', detail: placedEvent(orderId, items) }, deps(w))).toEqual({ action: 'reserved' });
   });
 
   test('events inventory does not handle are refused', async () => {
@@ -246,21 +149,56 @@ describe('handleInventoryEvent', () => {
   });
 });
 
-describe('setStock / getStock', () => {
-  test('sets and reads a level; re-setting keeps what is reserved', async () => {
+describe('setStock: create, or replace at the version read', () => {
+  test('creates a SKU; a second PUT without If-Match is refused (428) naming the ways forward, nothing changed', async () => {
     const w = world(tables());
     const sku = uid('sku');
-    expect(await setStock(sku, { available: 8 }, w.stock)).toEqual({ sku, available: 8, reserved: 0 });
-    await reserveOrder(placedEvent(uid('ord'), [{ sku, quantity: 3 }]), deps(w));
+    expect(await setStock(sku, { available: 8 }, undefined, w.stock)).toEqual({ created: true, level: { sku, available: 8, reserved: 0, sold: 0, version: 1 } });
 
-    expect(await setStock(sku, { available: 20 }, w.stock)).toEqual({ sku, available: 20, reserved: 3 });
-    expect(await getStock(sku, w.stock)).toEqual({ sku, available: 20, reserved: 3 });
+    const error = await rejection(setStock(sku, { available: 20 }, undefined, w.stock), PreconditionError);
+    expect(error.status).toBe(428);
+    expect(error.currentVersion).toBe(1);
+    expect(error.message).toContain('If-Match');
+    expect(error.message).toContain('adjustments');
+    expect((await w.stock.get(sku))?.available).toBe(8);
+  });
+
+  test('replaces available at the version read, keeping reserved and sold', async () => {
+    const w = world(tables());
+    const sku = uid('sku');
+    await setStock(sku, { available: 8 }, undefined, w.stock);
+    const orderId = await pendingOrder(w, [{ sku, quantity: 3 }]);
+    await reserveOrder(placedEvent(orderId, [{ sku, quantity: 3 }]), deps(w));
+    const { version } = (await w.stock.get(sku))!;
+
+    expect(await setStock(sku, { available: 20 }, version, w.stock)).toEqual({ created: false, level: { sku, available: 20, reserved: 3, sold: 0, version: version + 1 } });
+  });
+
+  test('a reservation between the read and the write: 412 with the current version, the reservation kept', async () => {
+    const w = world(tables());
+    const sku = uid('sku');
+    await setStock(sku, { available: 8 }, undefined, w.stock);
+    const read = (await getStock(sku, w.stock)).version;
+    const orderId = await pendingOrder(w, [{ sku, quantity: 3 }]);
+    await reserveOrder(placedEvent(orderId, [{ sku, quantity: 3 }]), deps(w));
+
+    const error = await rejection(setStock(sku, { available: 100 }, read, w.stock), PreconditionError);
+    expect(error.status).toBe(412);
+    expect(error.currentVersion).toBe(read + 1);
+    expect(await w.stock.get(sku)).toMatchObject({ available: 5, reserved: 3 });
+  });
+
+  test('If-Match on a SKU that does not exist -> NotFoundError, nothing created', async () => {
+    const w = world(tables());
+    const sku = uid('sku');
+    await rejection(setStock(sku, { available: 1 }, 1, w.stock), NotFoundError);
+    expect(await w.stock.get(sku)).toBeUndefined();
   });
 
   test.each([0, 1_000_000_000])('available %s (a bound) is accepted', async (available) => {
     const w = world(tables());
     const sku = uid('sku');
-    expect(await setStock(sku, { available }, w.stock)).toEqual({ sku, available, reserved: 0 });
+    expect((await setStock(sku, { available }, undefined, w.stock)).level.available).toBe(available);
   });
 
   test.each([
@@ -273,27 +211,90 @@ describe('setStock / getStock', () => {
   ])('%s -> ValidationError, nothing written', async (_name, body, field, message) => {
     const w = world(tables());
     const sku = uid('sku');
-    const error = await rejection(setStock(sku, body, w.stock), ValidationError);
+    const error = await rejection(setStock(sku, body, undefined, w.stock), ValidationError);
     expect(error.problems).toEqual([{ field, message }]);
     expect(await w.stock.get(sku)).toBeUndefined();
   });
 
   test('a bad sku and a bad body are reported together', async () => {
     const w = world(tables());
-    const error = await rejection(setStock('s'.repeat(65), { available: -5 }, w.stock), ValidationError);
+    const error = await rejection(setStock('s'.repeat(65), { available: -5 }, undefined, w.stock), ValidationError);
     expect(error.problems.map((p) => p.field).sort()).toEqual(['available', 'sku']);
   });
 
   test('an empty sku -> ValidationError on sku', async () => {
     const w = world(tables());
-    const error = await rejection(setStock('', { available: 1 }, w.stock), ValidationError);
+    const error = await rejection(setStock('', { available: 1 }, undefined, w.stock), ValidationError);
     expect(error.problems).toEqual([{ field: 'sku', message: 'sku must be 1 to 64 characters' }]);
   });
+});
 
-  test('getStock of an unstocked sku -> NotFoundError', async () => {
+describe('adjustStock: relative, once per Idempotency-Key', () => {
+  const adjust = (w: World, sku: string, body: unknown, idempotencyKey: unknown = uid('key'), caller = service()) => adjustStock({ caller, sku, idempotencyKey, body }, { stock: w.stock, clock: w.clock });
+
+  test('adds and removes units; the same key again is a replay that changes nothing', async () => {
     const w = world(tables());
-    const sku = uid('never-stocked');
-    const error = await rejection(getStock(sku, w.stock), NotFoundError);
-    expect(error.message).toContain(sku);
+    const [sku] = await stocked(w, 10);
+    const key = uid('key');
+    expect(await adjust(w, sku!, { delta: 50 }, key)).toEqual({ replayed: false, level: { sku, available: 60, reserved: 0, sold: 0, version: 2 } });
+    expect(await adjust(w, sku!, { delta: 50 }, key)).toEqual({ replayed: true, level: { sku, available: 60, reserved: 0, sold: 0, version: 2 } });
+    expect((await adjust(w, sku!, { delta: -60 })).level.available).toBe(0);
   });
+
+  test('keys are scoped per caller: the same key from another caller is another adjustment', async () => {
+    const w = world(tables());
+    const [sku] = await stocked(w, 0);
+    await adjust(w, sku!, { delta: 1 }, 'shared-key', service('svc-a'));
+    await adjust(w, sku!, { delta: 1 }, 'shared-key', customer('c-ops', ['orders/admin']));
+    expect((await w.stock.get(sku!))?.available).toBe(2);
+  });
+
+  test('the same key for a different adjustment -> IdempotencyKeyReusedError, nothing changed', async () => {
+    const w = world(tables());
+    const [sku] = await stocked(w, 10);
+    await adjust(w, sku!, { delta: 5 }, 'k-reuse');
+    await rejection(adjust(w, sku!, { delta: 6 }, 'k-reuse'), IdempotencyKeyReusedError);
+    expect((await w.stock.get(sku!))?.available).toBe(15);
+  });
+
+  test('removing more than is available -> StateConflictError, nothing changed', async () => {
+    const w = world(tables());
+    const [sku] = await stocked(w, 3);
+    const error = await rejection(adjust(w, sku!, { delta: -4 }), StateConflictError);
+    expect(error.message).toContain('3 units available');
+    expect((await w.stock.get(sku!))?.available).toBe(3);
+  });
+
+  test('an unknown SKU -> NotFoundError, nothing created', async () => {
+    const w = world(tables());
+    const sku = uid('sku');
+    await rejection(adjust(w, sku, { delta: 5 }), NotFoundError);
+    expect(await w.stock.get(sku)).toBeUndefined();
+  });
+
+  test.each([
+    ['zero', { delta: 0 }, 'delta', 'delta must not be 0'],
+    ['non-integer', { delta: 1.5 }, 'delta', 'delta must be an integer from -1000000000 to 1000000000'],
+    ['missing', {}, 'delta', 'delta is required'],
+    ['unknown field', { delta: 1, reason: 'x' }, '(body)', 'unknown field(s): reason'],
+  ])('%s -> ValidationError, nothing written', async (_name, body, field, message) => {
+    const w = world(tables());
+    const [sku] = await stocked(w, 3);
+    const error = await rejection(adjust(w, sku!, body), ValidationError);
+    expect(error.problems).toEqual([{ field, message }]);
+    expect((await w.stock.get(sku!))?.version).toBe(1);
+  });
+
+  test('a missing Idempotency-Key and a bad body are reported together', async () => {
+    const w = world(tables());
+    const error = await rejection(adjustStock({ caller: service(), sku: 'sku-x', idempotencyKey: undefined, body: { delta: 'lots' } }, { stock: w.stock, clock: w.clock }), ValidationError);
+    expect(error.problems.map((p) => p.field).sort()).toEqual(['Idempotency-Key', 'delta']);
+  });
+});
+
+test('getStock of an unstocked sku -> NotFoundError', async () => {
+  const w = world(tables());
+  const sku = uid('never-stocked');
+  const error = await rejection(getStock(sku, w.stock), NotFoundError);
+  expect(error.message).toContain(sku);
 });

@@ -3,7 +3,7 @@ import { ForbiddenError, NotFoundError, StateConflictError, ValidationError } fr
 import { OrderStatus } from '../../../functions/domain/order';
 import { OrderDeps, cancelOrder, confirmPayment, getOrder, listOrders, placeOrder } from '../../../functions/domain/orders';
 import { StoredOrder } from '../../../functions/domain/ports';
-import { customer, rejection, service, uid, useLocalTables, World, world } from './fixtures';
+import { customer, rejection, service, T0, uid, useLocalTables, World, world } from './fixtures';
 
 const tables = useLocalTables();
 
@@ -11,22 +11,25 @@ function deps(w: World): OrderDeps {
   return { orders: w.orders, events: w.events, clock: w.clock };
 }
 
+/** A PENDING order of 2 units of its own SKU, stocked with 10. */
 async function placed(w: World, customerId = uid('cust')): Promise<StoredOrder> {
+  const sku = uid('sku');
+  await w.stock.set(sku, 10);
   const { order } = await placeOrder(
-    { caller: service(), idempotencyKey: uid('key'), body: { customerId, items: [{ sku: 'sku-a', quantity: 2 }] }, correlationId: 'corr-1', remainingMs: 0 },
+    { caller: service(), idempotencyKey: uid('key'), body: { customerId, items: [{ sku, quantity: 2 }] }, correlationId: 'corr-1' },
     deps(w),
   );
   return order;
 }
 
-/** Moves a PENDING order along the saga with the repository's own conditional writes. */
+/** Moves a PENDING order along the saga with the repository's own writes (stock moved as the saga moves it). */
 async function inStatus(w: World, status: OrderStatus, customerId?: string): Promise<StoredOrder> {
   const order = await placed(w, customerId);
   const at = w.clock.now();
-  const move = (from: OrderStatus, to: OrderStatus, set?: Parameters<World['orders']['transition']>[0]['set']) =>
-    w.orders.transition({ orderId: order.orderId, from: [from], to, at, set });
-  if (status === 'RESERVED' || status === 'PAID') await move('PENDING', 'RESERVED', { paymentDeadline: new Date(at.getTime() + 900_000).toISOString() });
-  if (status === 'PAID') await move('RESERVED', 'PAID', { paymentId: 'pay-earlier' });
+  const move = (from: OrderStatus, to: OrderStatus, set?: Parameters<World['orders']['transition']>[0]['set'], stock?: 'reserve' | 'settle') =>
+    w.orders.transition({ orderId: order.orderId, from: [from], to, at, set, stock: stock && { effect: stock, lines: order.items } });
+  if (status === 'RESERVED' || status === 'PAID') await move('PENDING', 'RESERVED', { paymentDeadline: new Date(at.getTime() + 900_000).toISOString() }, 'reserve');
+  if (status === 'PAID') await move('RESERVED', 'PAID', { paymentId: 'pay-earlier' }, 'settle');
   if (status === 'REJECTED') await move('PENDING', 'REJECTED', { rejection: { reason: 'OUT_OF_STOCK', sku: 'sku-a' } });
   if (status === 'CANCELLED') await move('PENDING', 'CANCELLED', { cancellation: { reason: 'CUSTOMER' } });
   if (status === 'NEEDS_ATTENTION') await move('PENDING', 'NEEDS_ATTENTION');
@@ -163,17 +166,49 @@ describe('listOrders', () => {
 });
 
 describe('cancelOrder', () => {
-  test.each<OrderStatus>(['PENDING', 'RESERVED'])('from %s -> CANCELLED, OrderCancelled published', async (status) => {
+  test('from PENDING -> CANCELLED in one conditional write; nothing published (the stream carries OrderCancelled)', async () => {
     const w = world(tables());
-    const order = await inStatus(w, status, 'c-cancel');
+    const order = await inStatus(w, 'PENDING', 'c-cancel');
     w.clock.advance(10_000);
-    w.events.published.length = 0;
 
-    const cancelled = await cancelOrder(order.orderId, customer('c-cancel'), deps(w));
+    const result = await cancelOrder(order.orderId, customer('c-cancel'), deps(w));
 
     const at = '2026-01-01T00:00:10.000Z';
-    expect(cancelled).toMatchObject({ orderId: order.orderId, status: 'CANCELLED', cancellation: { reason: 'CUSTOMER' }, statusChangedAt: at, updatedAt: at });
-    expect(await w.orders.get(order.orderId)).toEqual(cancelled);
+    expect(result.replayed).toBe(false);
+    expect(result.order).toMatchObject({ orderId: order.orderId, status: 'CANCELLED', cancellation: { reason: 'CUSTOMER' }, statusChangedAt: at, updatedAt: at });
+    expect(await w.orders.get(order.orderId)).toEqual(result.order);
+    expect(w.events.published).toEqual([]);
+  });
+
+  test('from RESERVED -> CANCELLED and its stock given back, in one transaction', async () => {
+    const w = world(tables());
+    const order = await inStatus(w, 'RESERVED', 'c-cancel');
+    const sku = order.items[0]!.sku;
+    expect(await w.stock.get(sku)).toMatchObject({ available: 8, reserved: 2 });
+
+    const result = await cancelOrder(order.orderId, customer('c-cancel'), deps(w));
+
+    expect(result.order).toMatchObject({ status: 'CANCELLED', cancellation: { reason: 'CUSTOMER' }, paymentDeadline: order.paymentDeadline });
+    expect(await w.orders.get(order.orderId)).toEqual(result.order);
+    expect(await w.stock.get(sku)).toMatchObject({ available: 10, reserved: 0, sold: 0 });
+  });
+
+  test('from NEEDS_ATTENTION (a stuck order holds no stock) -> CANCELLED', async () => {
+    const w = world(tables());
+    const order = await inStatus(w, 'NEEDS_ATTENTION');
+    expect((await cancelOrder(order.orderId, service(), deps(w))).order.status).toBe('CANCELLED');
+  });
+
+  test('a retry of a cancel already made answers the order as replayed and publishes OrderCancelled again, once', async () => {
+    const w = world(tables());
+    const order = await inStatus(w, 'RESERVED', 'c-cancel');
+    const first = await cancelOrder(order.orderId, customer('c-cancel'), deps(w));
+    const sku = order.items[0]!.sku;
+    w.clock.advance(60_000);
+
+    const again = await cancelOrder(order.orderId, customer('c-cancel'), deps(w));
+
+    expect(again).toEqual({ order: first.order, replayed: true });
     expect(w.events.published).toEqual([
       {
         type: 'OrderCancelled',
@@ -182,18 +217,27 @@ describe('cancelOrder', () => {
           orderId: order.orderId,
           customerId: 'c-cancel',
           correlationId: 'corr-1',
-          occurredAt: at,
-          items: [{ sku: 'sku-a', quantity: 2 }],
+          occurredAt: first.order.statusChangedAt,
+          items: order.items,
           reason: 'CUSTOMER',
         },
       },
     ]);
+    // Given back once, not twice.
+    expect(await w.stock.get(sku)).toMatchObject({ available: 10, reserved: 0 });
   });
 
-  test.each<OrderStatus>(['PAID', 'REJECTED', 'CANCELLED', 'NEEDS_ATTENTION'])('from %s -> StateConflictError with currentStatus, nothing changed', async (status) => {
+  test('a retry whose re-publish fails still answers (the change and its stream record stand)', async () => {
+    const w = world(tables());
+    const order = await inStatus(w, 'PENDING');
+    await cancelOrder(order.orderId, service(), deps(w));
+    w.events.failNext = 1;
+    expect(await cancelOrder(order.orderId, service(), deps(w))).toMatchObject({ replayed: true, order: { status: 'CANCELLED' } });
+  });
+
+  test.each<OrderStatus>(['PAID', 'REJECTED'])('from %s -> StateConflictError with currentStatus, nothing changed', async (status) => {
     const w = world(tables());
     const order = await inStatus(w, status);
-    w.events.published.length = 0;
 
     const error = await rejection(cancelOrder(order.orderId, service(), deps(w)), StateConflictError);
 
@@ -201,6 +245,28 @@ describe('cancelOrder', () => {
     expect(error.message).toContain(status);
     expect(await w.orders.get(order.orderId)).toEqual(order);
     expect(w.events.published).toEqual([]);
+  });
+
+  test('a reservation that lands between the read and the write: the cancel decides again and gives the stock back', async () => {
+    const w = world(tables());
+    const order = await inStatus(w, 'PENDING');
+    const sku = order.items[0]!.sku;
+    // The inventory consumer reserves right after the cancel read PENDING: the PENDING-only write fails, is re-decided.
+    const orders = w.orders;
+    let raced = false;
+    const racing = Object.create(orders) as typeof orders;
+    racing.transition = async (request) => {
+      if (!raced) {
+        raced = true;
+        await orders.transition({ orderId: order.orderId, from: ['PENDING'], to: 'RESERVED', at: w.clock.now(), set: { paymentDeadline: T0 }, stock: { effect: 'reserve', lines: order.items } });
+      }
+      return orders.transition(request);
+    };
+
+    const result = await cancelOrder(order.orderId, service(), { ...deps(w), orders: racing });
+
+    expect(result.order.status).toBe('CANCELLED');
+    expect(await w.stock.get(sku)).toMatchObject({ available: 10, reserved: 0 });
   });
 
   test("another customer's order -> NotFoundError, still PENDING", async () => {
@@ -215,24 +281,14 @@ describe('cancelOrder', () => {
     await rejection(cancelOrder('ord_nope', service(), deps(w)), NotFoundError);
     expect(await w.orders.get('ord_nope')).toBeUndefined();
   });
-
-  test('publishing fails: the order is CANCELLED and marked for the sweep', async () => {
-    const w = world(tables());
-    const order = await placed(w);
-    w.events.failNext = 1;
-    const cancelled = await cancelOrder(order.orderId, service(), deps(w));
-    expect(cancelled.status).toBe('CANCELLED');
-    expect(await w.orders.get(order.orderId)).toMatchObject({ status: 'CANCELLED', unpublishedEvent: 'OrderCancelled' });
-  });
 });
 
 describe('confirmPayment', () => {
   const payer: Caller = customer('c-payments-service', ['orders/payments']);
 
-  test('RESERVED -> PAID, OrderPaid published', async () => {
+  test('RESERVED -> PAID and the held units sold, in one transaction; nothing published (the stream carries OrderPaid)', async () => {
     const w = world(tables());
     const order = await inStatus(w, 'RESERVED', 'c-pay');
-    w.events.published.length = 0;
     w.clock.advance(5000);
 
     const result = await confirmPayment(order.orderId, { paymentId: 'pay-1' }, payer, deps(w));
@@ -240,23 +296,11 @@ describe('confirmPayment', () => {
     expect(result.replayed).toBe(false);
     expect(result.order).toMatchObject({ status: 'PAID', paymentId: 'pay-1', statusChangedAt: '2026-01-01T00:00:05.000Z' });
     expect(await w.orders.get(order.orderId)).toEqual(result.order);
-    expect(w.events.published).toEqual([
-      {
-        type: 'OrderPaid',
-        detail: {
-          eventId: `${order.orderId}:OrderPaid`,
-          orderId: order.orderId,
-          customerId: 'c-pay',
-          correlationId: 'corr-1',
-          occurredAt: '2026-01-01T00:00:05.000Z',
-          items: [{ sku: 'sku-a', quantity: 2 }],
-          paymentId: 'pay-1',
-        },
-      },
-    ]);
+    expect(await w.stock.get(order.items[0]!.sku)).toMatchObject({ available: 8, reserved: 0, sold: 2 });
+    expect(w.events.published).toEqual([]);
   });
 
-  test('the same paymentId again is a replay: no second event, order unchanged', async () => {
+  test('the same paymentId again is a replay: OrderPaid published again, nothing sold twice', async () => {
     const w = world(tables());
     const order = await inStatus(w, 'RESERVED');
     const first = await confirmPayment(order.orderId, { paymentId: 'pay-2' }, service(), deps(w));
@@ -265,7 +309,8 @@ describe('confirmPayment', () => {
     const again = await confirmPayment(order.orderId, { paymentId: 'pay-2' }, service(), deps(w));
 
     expect(again).toEqual({ order: first.order, replayed: true });
-    expect(w.events.types().filter((t) => t === 'OrderPaid')).toHaveLength(1);
+    expect(w.events.published.map((e) => [e.type, e.detail.eventId, 'paymentId' in e.detail ? e.detail.paymentId : undefined])).toEqual([['OrderPaid', `${order.orderId}:OrderPaid`, 'pay-2']]);
+    expect(await w.stock.get(order.items[0]!.sku)).toMatchObject({ available: 8, reserved: 0, sold: 2 });
   });
 
   test('a different paymentId on a PAID order -> StateConflictError', async () => {
@@ -283,13 +328,32 @@ describe('confirmPayment', () => {
   test.each<OrderStatus>(['PENDING', 'REJECTED', 'CANCELLED', 'NEEDS_ATTENTION'])('from %s -> StateConflictError, nothing published', async (status) => {
     const w = world(tables());
     const order = await inStatus(w, status);
-    w.events.published.length = 0;
 
     const error = await rejection(confirmPayment(order.orderId, { paymentId: 'pay-4' }, service(), deps(w)), StateConflictError);
 
     expect(error.currentStatus).toBe(status);
     expect(await w.orders.get(order.orderId)).toEqual(order);
     expect(w.events.published).toEqual([]);
+  });
+
+  test('a cancel that lands between the read and the write: 409 CANCELLED, nothing sold', async () => {
+    const w = world(tables());
+    const order = await inStatus(w, 'RESERVED');
+    const orders = w.orders;
+    let raced = false;
+    const racing = Object.create(orders) as typeof orders;
+    racing.transition = async (request) => {
+      if (!raced) {
+        raced = true;
+        await cancelOrder(order.orderId, service(), deps(w));
+      }
+      return orders.transition(request);
+    };
+
+    const error = await rejection(confirmPayment(order.orderId, { paymentId: 'pay-late' }, service(), { ...deps(w), orders: racing }), StateConflictError);
+
+    expect(error.currentStatus).toBe('CANCELLED');
+    expect(await w.stock.get(order.items[0]!.sku)).toMatchObject({ available: 10, reserved: 0, sold: 0 });
   });
 
   test('a missing order -> NotFoundError, and no item is created', async () => {
@@ -323,13 +387,5 @@ describe('confirmPayment', () => {
     const order = await inStatus(w, 'RESERVED');
     const result = await confirmPayment(order.orderId, { paymentId: 'pay-7' }, customer('c-ops', ['orders/admin']), deps(w));
     expect(result.order.status).toBe('PAID');
-  });
-
-  test('publishing fails: the order is PAID and marked for the sweep', async () => {
-    const w = world(tables());
-    const order = await inStatus(w, 'RESERVED');
-    w.events.failNext = 1;
-    await confirmPayment(order.orderId, { paymentId: 'pay-8' }, service(), deps(w));
-    expect(await w.orders.get(order.orderId)).toMatchObject({ status: 'PAID', paymentId: 'pay-8', unpublishedEvent: 'OrderPaid' });
   });
 });

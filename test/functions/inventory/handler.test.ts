@@ -1,11 +1,18 @@
-import { EVENT_BUS, TABLES, conditionalFailure, envelope, envelopeOf, eventDetail, lambdaContext, sqsEvent, sqsRecord, throttled } from '../shared/fixtures';
+/**
+ * The inventory consumer: on OrderPlaced, one TransactWriteItems reserves every line and moves the order out of
+ * PENDING; a line that cannot be reserved rejects the order with one conditional UpdateItem instead. It publishes
+ * nothing (the orders table's stream relays InventoryReserved / InventoryRejected).
+ */
+import { PAYMENT_WINDOW_SECONDS, TABLES, conditionalFailure, envelope, envelopeOf, eventDetail, lambdaContext, sqsEvent, sqsRecord, throttled, transactionCanceled, transactionConflict } from '../shared/fixtures';
 
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { handler } from '../../../functions/inventory/handler';
-import { EVENT_CATALOGUE, EVENT_SOURCES } from '../../../functions/domain/events';
+import { EVENT_SOURCES } from '../../../functions/domain/events';
+import { OrderLine } from '../../../functions/domain/order';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -15,30 +22,79 @@ const PEAR = { sku: 'sku-pear', quantity: 5 };
 const PLUM = { sku: 'sku-plum', quantity: 1 };
 
 const invoke = (event: SQSEvent) => handler(event, lambdaContext('inventory'));
-
-/** Update expressions as the stock repository writes them: what each UpdateCommand did. */
-const kind = (expression: string | undefined) =>
-  expression?.includes('available - :q') ? 'reserve' : expression?.includes('available + :q') ? 'release' : expression?.startsWith('SET reserved = reserved - :q') ? 'settle' : 'other';
-
-function stockUpdates() {
-  return ddb.commandCalls(UpdateCommand).map((c) => {
-    const input = c.args[0].input;
-    return { kind: kind(input.UpdateExpression), table: input.TableName, sku: input.Key?.sku, order: input.ExpressionAttributeNames?.['#order'], quantity: input.ExpressionAttributeValues?.[':q'] };
-  });
-}
-
-function published() {
-  return eventBridge.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => ({ ...e, detail: JSON.parse(e.Detail ?? 'null') }));
-}
-
 const placed = (orderId: string, items = [APPLE]) => sqsRecord(envelope('OrderPlaced', orderId, { items }), `msg-${orderId}`);
+
+type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
+const transactions = (): TransactItems[] => ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems!);
+/** The order each transaction is for. */
+const orderOf = (items: TransactItems) => items[0].Update!.Key!.orderId as string;
+
+/** The conditional reserve of one line's SKU item: never below zero, and only for a SKU that exists. */
+function reserveUpdate(line: OrderLine) {
+  return {
+    Update: {
+      TableName: TABLES.inventory,
+      Key: { sku: line.sku },
+      UpdateExpression: 'SET available = available - :q, reserved = reserved + :q, version = version + :one',
+      ConditionExpression: 'attribute_exists(#sku) AND available >= :q',
+      ExpressionAttributeNames: { '#sku': 'sku' },
+      ExpressionAttributeValues: { ':q': line.quantity, ':one': 1 },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** The order as stored, for condition failures that return it. */
+const storedOrder = (orderId: string, status: string, items: OrderLine[] = [APPLE]) => ({
+  orderId,
+  customerId: 'cust-1',
+  status,
+  items,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:01.000Z',
+  statusChangedAt: '2026-01-01T00:00:01.000Z',
+  requestHash: 'h',
+  correlationId: `corr-${orderId}`,
+});
 
 beforeEach(() => {
   ddb.reset();
   eventBridge.reset();
-  ddb.on(GetCommand, { TableName: TABLES.orders }).resolves({});
-  ddb.on(UpdateCommand).resolves({});
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
+  ddb.on(TransactWriteCommand).resolves({});
+  ddb.on(UpdateCommand).resolves({ Attributes: storedOrder('ord_x', 'REJECTED') });
+});
+
+afterEach(() => {
+  // Whatever happened, the consumer itself never publishes: the stream does.
+  expect(eventBridge.calls()).toHaveLength(0);
+});
+
+test('OrderPlaced: one transaction, the order PENDING/NEEDS_ATTENTION -> RESERVED with its payment deadline + one reserve per line', async () => {
+  const before = Date.now();
+  const response = await invoke(sqsEvent(placed('ord_1', [APPLE, PLUM])));
+  const after = Date.now();
+
+  expect(response.batchItemFailures).toEqual([]);
+  expect(transactions()).toHaveLength(1);
+  const [order, ...stock] = transactions()[0];
+  expect(order.Update).toMatchObject({
+    TableName: TABLES.orders,
+    Key: { orderId: 'ord_1' },
+    ConditionExpression: '#status IN (:from0, :from1)',
+    ExpressionAttributeNames: { '#status': 'status', '#s0': 'paymentDeadline' },
+    ExpressionAttributeValues: { ':to': 'RESERVED', ':from0': 'PENDING', ':from1': 'NEEDS_ATTENTION' },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  });
+  // RESERVED stays in the sweep's open-orders index (it may expire).
+  expect(order.Update!.UpdateExpression).toContain('openStatus = :to');
+  const values = order.Update!.ExpressionAttributeValues!;
+  const at = Date.parse(values[':at']);
+  expect(at).toBeGreaterThanOrEqual(before);
+  expect(at).toBeLessThanOrEqual(after);
+  expect(Date.parse(values[':s0']) - at).toBe(PAYMENT_WINDOW_SECONDS * 1000);
+  expect(stock).toEqual([reserveUpdate(APPLE), reserveUpdate(PLUM)]);
+  // Nothing read, nothing written outside the transaction.
+  expect(ddb.calls()).toHaveLength(1);
 });
 
 describe('a batch with one good and one malformed record: only the malformed one fails', () => {
@@ -47,117 +103,136 @@ describe('a batch with one good and one malformed record: only the malformed one
     ['an unknown detail-type', envelopeOf('OrderShipped', eventDetail('ord_bad', { items: [APPLE] }), EVENT_SOURCES.orders)],
     ['a detail-type from the wrong source', envelopeOf('OrderPlaced', eventDetail('ord_bad', { items: [APPLE], eventId: 'x', occurredAt: 'now' }), EVENT_SOURCES.inventory)],
     ['a detail missing a field', envelopeOf('OrderPlaced', { orderId: 'ord_bad', customerId: 'c', correlationId: 'c', eventId: 'x', occurredAt: 'now' })],
-    ['a detail-type this consumer does not handle', envelope('InventoryReserved', 'ord_bad', { items: [APPLE] })],
+    ['the removed ReservationOrphaned', envelopeOf('ReservationOrphaned', eventDetail('ord_bad', { items: [APPLE], eventId: 'x', occurredAt: 'now' }), EVENT_SOURCES.orders)],
+    // Stock is released and settled by the transactions that cancel and pay: these events are no longer this consumer's.
+    ['an OrderCancelled', envelope('OrderCancelled', 'ord_bad', { items: [APPLE], reason: 'CUSTOMER' })],
+    ['an OrderPaid', envelope('OrderPaid', 'ord_bad', { items: [APPLE], paymentId: 'pay-1' })],
+    ['an InventoryReserved', envelope('InventoryReserved', 'ord_bad', { items: [APPLE] })],
   ];
 
   test.each(malformed)('%s', async (_name, body) => {
     const response = await invoke(sqsEvent(placed('ord_good'), sqsRecord(body, 'msg-bad')));
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'msg-bad' }]);
-    expect(stockUpdates()).toEqual([{ kind: 'reserve', table: TABLES.inventory, sku: APPLE.sku, order: 'ord_good', quantity: APPLE.quantity }]);
-    expect(published()).toEqual([expect.objectContaining({ DetailType: 'InventoryReserved', Source: EVENT_CATALOGUE.InventoryReserved.source, EventBusName: EVENT_BUS })]);
-    expect(published()[0].detail).toMatchObject({ orderId: 'ord_good', items: [APPLE], correlationId: 'corr-ord_good' });
+    expect(transactions().map(orderOf)).toEqual(['ord_good']);
+    expect(transactions()[0].slice(1)).toEqual([reserveUpdate(APPLE)]);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 });
 
-test('the reservation is one conditional write per line: never below zero, once per (sku, order)', async () => {
-  await invoke(sqsEvent(placed('ord_1', [APPLE, PLUM])));
-  const reserve = ddb.commandCalls(UpdateCommand)[0].args[0].input;
-  expect(reserve).toMatchObject({ TableName: TABLES.inventory, Key: { sku: APPLE.sku } });
-  expect(reserve.ConditionExpression).toBe('attribute_exists(#pk) AND available >= :q AND attribute_not_exists(holds.#order)');
-  expect(stockUpdates().map((u) => [u.kind, u.sku])).toEqual([
-    ['reserve', APPLE.sku],
-    ['reserve', PLUM.sku],
-  ]);
-  // It first checks the order is still waiting for stock.
-  expect(ddb.commandCalls(GetCommand)[0].args[0].input).toMatchObject({ TableName: TABLES.orders, Key: { orderId: 'ord_1' } });
-});
-
-test('a record whose processing throws fails alone; the others take effect', async () => {
-  ddb.on(UpdateCommand, { ExpressionAttributeNames: { '#order': 'ord_boom' } }).rejects(throttled());
-  const cancelled = (orderId: string) => sqsRecord(envelope('OrderCancelled', orderId, { items: [APPLE], reason: 'CUSTOMER' }), `msg-${orderId}`);
-
-  const response = await invoke(sqsEvent(cancelled('ord_before'), cancelled('ord_boom'), cancelled('ord_after')));
-
-  expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'msg-ord_boom' }]);
-  expect(stockUpdates().filter((u) => u.order !== 'ord_boom')).toEqual([
-    { kind: 'release', table: TABLES.inventory, sku: APPLE.sku, order: 'ord_before', quantity: APPLE.quantity },
-    { kind: 'release', table: TABLES.inventory, sku: APPLE.sku, order: 'ord_after', quantity: APPLE.quantity },
-  ]);
-});
-
-test('an all-good batch: no failures; placed reserves, cancelled and orphaned release, paid settles', async () => {
-  const response = await invoke(
-    sqsEvent(
-      placed('ord_p'),
-      sqsRecord(envelope('OrderCancelled', 'ord_c', { items: [PEAR], reason: 'PAYMENT_TIMEOUT' })),
-      sqsRecord(envelope('ReservationOrphaned', 'ord_o', { items: [PLUM] })),
-      sqsRecord(envelope('OrderPaid', 'ord_pd', { items: [APPLE], paymentId: 'pay-1' })),
-    ),
-  );
-
-  expect(response.batchItemFailures).toEqual([]);
-  expect(stockUpdates().map((u) => [u.kind, u.sku, u.order])).toEqual([
-    ['reserve', APPLE.sku, 'ord_p'],
-    ['release', PEAR.sku, 'ord_c'],
-    ['release', PLUM.sku, 'ord_o'],
-    ['settle', APPLE.sku, 'ord_pd'],
-  ]);
-  const settle = ddb.commandCalls(UpdateCommand)[3].args[0].input;
-  expect(settle.ConditionExpression).toBe('holds.#order = :q');
-  expect(published().map((e) => e.DetailType)).toEqual(['InventoryReserved']);
-});
-
-test('a release already applied (condition fails) is a success, not a retry', async () => {
-  ddb.on(UpdateCommand).rejects(conditionalFailure());
-  const response = await invoke(sqsEvent(sqsRecord(envelope('OrderCancelled', 'ord_c', { items: [APPLE], reason: 'CUSTOMER' }))));
-  expect(response.batchItemFailures).toEqual([]);
-});
-
-test('an out-of-stock line: earlier lines are given back and InventoryRejected is published', async () => {
-  ddb.on(UpdateCommand, { Key: { sku: PEAR.sku }, UpdateExpression: 'SET available = available - :q, reserved = reserved + :q, holds.#order = :q' }).rejects(conditionalFailure());
-  ddb.on(GetCommand, { TableName: TABLES.inventory, Key: { sku: PEAR.sku } }).resolves({ Item: { sku: PEAR.sku, available: 4, reserved: 0, holds: {} } });
+test('an out-of-stock line: nothing reserved; the order moves to REJECTED (OUT_OF_STOCK, that sku) in one conditional update', async () => {
+  ddb
+    .on(TransactWriteCommand)
+    .rejects(
+      transactionCanceled([
+        { Code: 'None' },
+        { Code: 'None' },
+        { Code: 'ConditionalCheckFailed', Item: { sku: PEAR.sku, available: 4, reserved: 0, sold: 0, version: 3 } },
+        { Code: 'None' },
+      ]),
+    );
 
   const response = await invoke(sqsEvent(placed('ord_1', [APPLE, PEAR, PLUM])));
 
   expect(response.batchItemFailures).toEqual([]);
-  expect(stockUpdates().map((u) => [u.kind, u.sku, u.quantity])).toEqual([
-    ['reserve', APPLE.sku, APPLE.quantity],
-    ['reserve', PEAR.sku, PEAR.quantity],
-    ['release', APPLE.sku, APPLE.quantity],
-  ]);
-  const release = ddb.commandCalls(UpdateCommand)[2].args[0].input;
-  expect(release).toMatchObject({ TableName: TABLES.inventory, Key: { sku: APPLE.sku }, ExpressionAttributeNames: { '#order': 'ord_1' } });
-  expect(release.UpdateExpression).toContain('REMOVE holds.#order');
-  expect(published()).toEqual([expect.objectContaining({ DetailType: 'InventoryRejected', Source: EVENT_CATALOGUE.InventoryRejected.source, EventBusName: EVENT_BUS })]);
-  expect(published()[0].detail).toMatchObject({ orderId: 'ord_1', reason: 'OUT_OF_STOCK', sku: PEAR.sku, eventId: 'ord_1:InventoryRejected' });
+  // One attempt: a failed condition is an answer, not contention.
+  expect(transactions()).toHaveLength(1);
+  expect(transactions()[0].slice(1)).toEqual([reserveUpdate(APPLE), reserveUpdate(PEAR), reserveUpdate(PLUM)]);
+  const updates = ddb.commandCalls(UpdateCommand);
+  expect(updates).toHaveLength(1);
+  const reject = updates[0].args[0].input;
+  expect(reject).toMatchObject({
+    TableName: TABLES.orders,
+    Key: { orderId: 'ord_1' },
+    ConditionExpression: '#status IN (:from0, :from1)',
+    ExpressionAttributeNames: { '#status': 'status', '#s0': 'rejection' },
+    ExpressionAttributeValues: { ':to': 'REJECTED', ':from0': 'PENDING', ':from1': 'NEEDS_ATTENTION', ':s0': { reason: 'OUT_OF_STOCK', sku: PEAR.sku } },
+  });
+  // A rejected order is settled: it leaves the sweep's index.
+  expect(reject.UpdateExpression).toContain('REMOVE openStatus');
+  // The failed condition returned the SKU item: it exists, no read needed.
+  expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
 });
 
-test('an unknown sku is rejected as UNKNOWN_SKU', async () => {
-  ddb.on(UpdateCommand, { Key: { sku: PEAR.sku } }).rejects(conditionalFailure());
-  ddb.on(GetCommand, { TableName: TABLES.inventory }).resolves({});
-  await invoke(sqsEvent(placed('ord_1', [PEAR])));
-  expect(published()[0].detail).toMatchObject({ reason: 'UNKNOWN_SKU', sku: PEAR.sku });
-});
+test('an unknown sku (its condition failed with no item, and it cannot be read) is rejected as UNKNOWN_SKU', async () => {
+  ddb.on(TransactWriteCommand).rejects(transactionCanceled([{ Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed' }]));
+  ddb.on(GetCommand).resolves({});
 
-test('a redelivered OrderPlaced (hold already there) still counts as reserved', async () => {
-  ddb.on(UpdateCommand).rejects(conditionalFailure());
-  ddb.on(GetCommand, { TableName: TABLES.inventory }).resolves({ Item: { sku: APPLE.sku, available: 0, reserved: 2, holds: { ord_1: 2 } } });
-  const response = await invoke(sqsEvent(placed('ord_1')));
+  const response = await invoke(sqsEvent(placed('ord_1', [APPLE, PEAR])));
+
   expect(response.batchItemFailures).toEqual([]);
-  expect(published().map((e) => e.DetailType)).toEqual(['InventoryReserved']);
+  expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
+  expect(ddb.commandCalls(GetCommand)[0].args[0].input).toMatchObject({ TableName: TABLES.inventory, Key: { sku: PEAR.sku } });
+  expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+  expect(ddb.commandCalls(UpdateCommand)[0].args[0].input.ExpressionAttributeValues).toMatchObject({ ':to': 'REJECTED', ':s0': { reason: 'UNKNOWN_SKU', sku: PEAR.sku } });
 });
 
-test('an order that already left PENDING is not reserved for', async () => {
-  ddb.on(GetCommand, { TableName: TABLES.orders }).resolves({ Item: { orderId: 'ord_1', status: 'CANCELLED' } });
+test('a short line on an engine that returns no item: the SKU is read, and an existing one is OUT_OF_STOCK', async () => {
+  ddb.on(TransactWriteCommand).rejects(transactionCanceled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }]));
+  ddb.on(GetCommand).resolves({ Item: { sku: APPLE.sku } });
+
+  await invoke(sqsEvent(placed('ord_1', [APPLE])));
+
+  expect(ddb.commandCalls(UpdateCommand)[0].args[0].input.ExpressionAttributeValues).toMatchObject({ ':s0': { reason: 'OUT_OF_STOCK', sku: APPLE.sku } });
+});
+
+test.each([
+  ['the failure carries the order', { Code: 'ConditionalCheckFailed', Item: storedOrder('ord_1', 'CANCELLED') }, 0],
+  ['the order is read again', { Code: 'ConditionalCheckFailed' }, 1],
+])('a duplicate or late OrderPlaced (the order already left PENDING) changes nothing (%s)', async (_name, orderReason, reads) => {
+  ddb.on(TransactWriteCommand).rejects(transactionCanceled([orderReason, { Code: 'None' }]));
+  ddb.on(GetCommand).resolves({ Item: storedOrder('ord_1', 'RESERVED') });
+
   const response = await invoke(sqsEvent(placed('ord_1')));
+
   expect(response.batchItemFailures).toEqual([]);
+  expect(transactions()).toHaveLength(1);
   expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
-  expect(eventBridge.calls()).toHaveLength(0);
+  expect(ddb.commandCalls(GetCommand)).toHaveLength(reads);
+  if (reads) expect(ddb.commandCalls(GetCommand)[0].args[0].input).toMatchObject({ TableName: TABLES.orders, Key: { orderId: 'ord_1' } });
 });
 
-test('PutEvents failing fails the record, so the queue redelivers it', async () => {
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
+test('a rejection that loses the race (the order left PENDING meanwhile) changes nothing and succeeds', async () => {
+  ddb.on(TransactWriteCommand).rejects(transactionCanceled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed', Item: { sku: APPLE.sku, available: 0 } }]));
+  ddb.on(UpdateCommand).rejects(conditionalFailure(marshall(storedOrder('ord_1', 'CANCELLED'))));
+
   const response = await invoke(sqsEvent(placed('ord_1')));
+
+  expect(response.batchItemFailures).toEqual([]);
+  expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+});
+
+test('contention is retried: a conflict, then the reservation commits', async () => {
+  ddb.on(TransactWriteCommand).rejectsOnce(transactionConflict(2)).resolves({});
+
+  const response = await invoke(sqsEvent(placed('ord_1')));
+
+  expect(response.batchItemFailures).toEqual([]);
+  expect(transactions()).toHaveLength(2);
+  expect(transactions()[1]).toEqual(transactions()[0]);
+  expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+});
+
+test('contention that does not pass fails the record (it returns to the queue), and the order is not rejected', async () => {
+  ddb.on(TransactWriteCommand).rejects(transactionConflict(2));
+
+  const response = await invoke(sqsEvent(placed('ord_1')));
+
   expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'msg-ord_1' }]);
+  expect(transactions().length).toBeGreaterThan(1);
+  expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+});
+
+test('a record whose transaction throws fails alone; the others take effect', async () => {
+  ddb.on(TransactWriteCommand).callsFake((input: TransactWriteCommandInput) => {
+    if (orderOf(input.TransactItems!) === 'ord_boom') throw throttled();
+    return {};
+  });
+
+  const response = await invoke(sqsEvent(placed('ord_before'), placed('ord_boom', [PEAR]), placed('ord_after', [PLUM])));
+
+  expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'msg-ord_boom' }]);
+  expect(transactions().map(orderOf)).toEqual(['ord_before', 'ord_boom', 'ord_after']);
+  expect(transactions()[2].slice(1)).toEqual([reserveUpdate(PLUM)]);
+  expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
 });

@@ -1,11 +1,13 @@
 /**
  * Shared fixtures for the handler tests: the environment the stack gives each function, a Lambda context,
- * API Gateway HTTP API (payload 2.0) events, and SQS events carrying EventBridge envelopes built from the
- * event catalogue. Import this module first in a test file: it sets the environment before any handler loads.
+ * API Gateway HTTP API (payload 2.0) events, SQS events carrying EventBridge envelopes built from the
+ * event catalogue, and DynamoDB stream records of the orders table. Import this module first in a test file:
+ * it sets the environment before any handler loads.
  */
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyEventV2, Context, DynamoDBRecord, DynamoDBStreamEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EVENT_CATALOGUE, EventDetail, EventType, buildEvent } from '../../../functions/domain/events';
 import { ENV } from '../../../functions/shared/env';
 
@@ -18,8 +20,9 @@ export const TABLES = {
 export const EVENT_BUS = 'order-pipeline-bus';
 export const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:order-notifications';
 export const PAYMENT_WINDOW_SECONDS = 900;
+export const RELAY_DLQ_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/order-pipeline-relay-dlq';
 
-export const SWEEP = { unpublishedAfterSeconds: 300, stalePendingAfterSeconds: 900, maxRepublishAttempts: 3, maxOrdersPerRun: 50 } as const;
+export const SWEEP = { stalePendingAfterSeconds: 900, maxRepublishAttempts: 3, maxOrdersPerRun: 50 } as const;
 
 /** The variables the stack sets on the functions (names from ENV, never restated). */
 export function setPipelineEnv(overrides: Partial<Record<keyof typeof ENV, string>> = {}): void {
@@ -29,10 +32,10 @@ export function setPipelineEnv(overrides: Partial<Record<keyof typeof ENV, strin
     idempotencyTable: TABLES.idempotency,
     notificationsTable: TABLES.notifications,
     eventBus: EVENT_BUS,
+    relayDeadLetterQueueUrl: RELAY_DLQ_URL,
     paymentWindowSeconds: String(PAYMENT_WINDOW_SECONDS),
     notificationChannel: 'table',
     notificationTopicArn: TOPIC_ARN,
-    sweepUnpublishedAfterSeconds: String(SWEEP.unpublishedAfterSeconds),
     sweepStalePendingAfterSeconds: String(SWEEP.stalePendingAfterSeconds),
     sweepMaxRepublishAttempts: String(SWEEP.maxRepublishAttempts),
     sweepMaxOrdersPerRun: String(SWEEP.maxOrdersPerRun),
@@ -196,9 +199,61 @@ export function conditionalFailure(item?: ConditionalCheckFailedException['Item'
   return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 }, ...(item ? { Item: item } : {}) });
 }
 
+/**
+ * A cancelled TransactWriteItems, one reason per item in order (DynamoDB's `None` for items that were fine).
+ * Items in reasons are AttributeValue maps, as DynamoDB returns them (the document client does not unmarshall errors).
+ */
+export function transactionCanceled(reasons: { Code: string; Item?: object }[]): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+    $metadata: { httpStatusCode: 400 },
+    CancellationReasons: reasons.map(({ Code, Item }) => ({ Code, ...(Item ? { Item: marshall(Item as Record<string, unknown>, { removeUndefinedValues: true }) } : {}) })),
+  });
+}
+
+/** Contention: another transaction held one of the items (what the adapter retries, then reports as busy). */
+export function transactionConflict(items: number): TransactionCanceledException {
+  return transactionCanceled(Array.from({ length: items }, (_, i) => ({ Code: i === 0 ? 'TransactionConflict' : 'None' })));
+}
+
 /** An error DynamoDB may throw that is not a condition failure (it must propagate). */
 export function throttled(): Error {
   return Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException' });
+}
+
+/** An item as the table holds it (an order, with any bookkeeping attributes). */
+export type StreamImage = object;
+
+const marshallImage = (image: StreamImage) => marshall(image as Record<string, unknown>, { removeUndefinedValues: true }) as never;
+
+/**
+ * A record of the orders table's stream (NEW_AND_OLD_IMAGES), images marshalled as DynamoDB writes them:
+ * INSERT has only a new image, MODIFY both, REMOVE only the old one.
+ */
+export function streamRecord(sequenceNumber: string, change: { old?: StreamImage; new?: StreamImage }): DynamoDBRecord {
+  const image = (change.new ?? change.old!) as { orderId?: unknown };
+  const eventName = change.old && change.new ? 'MODIFY' : change.new ? 'INSERT' : 'REMOVE';
+  return {
+    eventID: `evt-${sequenceNumber}`,
+    eventName,
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: 'us-east-1',
+    eventSourceARN: `arn:aws:dynamodb:us-east-1:123456789012:table/${TABLES.orders}/stream/2026-01-01T00:00:00.000`,
+    dynamodb: {
+      ApproximateCreationDateTime: 1767225600,
+      Keys: marshall({ orderId: image.orderId }) as never,
+      ...(change.old ? { OldImage: marshallImage(change.old) } : {}),
+      ...(change.new ? { NewImage: marshallImage(change.new) } : {}),
+      SequenceNumber: sequenceNumber,
+      SizeBytes: 512,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+  };
+}
+
+export function streamEvent(...records: DynamoDBRecord[]): DynamoDBStreamEvent {
+  return { Records: records };
 }
 
 export type { EventDetail };

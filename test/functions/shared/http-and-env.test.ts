@@ -1,6 +1,15 @@
 import { IAM_SERVICE, httpEvent, jwtCustomer } from './fixtures';
-import { callerOf, correlationIdOf, errorResponse, header, parseBody } from '../../../functions/api/http';
-import { ForbiddenError, IdempotencyKeyReusedError, MalformedEventError, NotFoundError, RequestInFlightError, StateConflictError, ValidationError } from '../../../functions/domain/errors';
+import { callerOf, correlationIdOf, errorResponse, etagOf, header, ifMatchVersion, parseBody } from '../../../functions/api/http';
+import {
+  ContentionError,
+  ForbiddenError,
+  IdempotencyKeyReusedError,
+  MalformedEventError,
+  NotFoundError,
+  PreconditionError,
+  StateConflictError,
+  ValidationError,
+} from '../../../functions/domain/errors';
 import { SCOPES } from '../../../functions/domain/caller';
 import { ENV, numberEnv, requireEnv } from '../../../functions/shared/env';
 
@@ -50,6 +59,27 @@ describe('request helpers', () => {
     expect((refusal('{oops') as ValidationError).problems).toEqual([{ field: '(body)', message: 'the request body is not valid JSON' }]);
     expect((refusal() as ValidationError).problems[0].field).toBe('(body)');
   });
+
+  test('etagOf quotes a version as a strong ETag', () => {
+    expect(etagOf(7)).toBe('"7"');
+  });
+
+  test('ifMatchVersion: undefined without the header, the version of one strong ETag, a 400 naming If-Match otherwise', () => {
+    const ifMatch = (value?: string) => ifMatchVersion(httpEvent({ routeKey: 'PUT /inventory/{sku}', ...(value === undefined ? {} : { headers: { 'If-Match': value } }) }));
+    expect(ifMatch()).toBeUndefined();
+    expect(ifMatch('"3"')).toBe(3);
+    expect(ifMatch(' "42" ')).toBe(42);
+    for (const bad of ['3', 'W/"3"', '"3", "4"', '*', '"x"', '""', '']) {
+      let refusal: unknown;
+      try {
+        ifMatch(bad);
+      } catch (error) {
+        refusal = error;
+      }
+      expect(refusal).toBeInstanceOf(ValidationError);
+      expect((refusal as ValidationError).problems).toEqual([expect.objectContaining({ field: 'If-Match' })]);
+    }
+  });
 });
 
 describe('errorResponse', () => {
@@ -61,8 +91,10 @@ describe('errorResponse', () => {
       [new ForbiddenError('no'), 403],
       [new NotFoundError('gone'), 404],
       [new StateConflictError('late', 'PAID'), 409],
-      [new RequestInFlightError('wait', 7), 409],
       [new IdempotencyKeyReusedError('other body'), 422],
+      [new PreconditionError('needs If-Match', 428, 4), 428],
+      [new PreconditionError('stale', 412, 5), 412],
+      [new ContentionError('busy'), 503],
     ];
     for (const [error, status] of cases) {
       const response = errorResponse(error, '/orders/1');
@@ -72,7 +104,23 @@ describe('errorResponse', () => {
     }
     expect(body(errorResponse(cases[0][0], '/')).errors).toEqual([{ field: 'x', message: 'x is wrong' }]);
     expect(body(errorResponse(cases[3][0], '/')).currentStatus).toBe('PAID');
-    expect(errorResponse(cases[4][0], '/')?.headers['retry-after']).toBe('7');
+    expect(body(errorResponse(cases[4][0], '/'))).toMatchObject({ title: 'Idempotency-Key reused' });
+  });
+
+  test('a precondition answer carries the current version as its ETag (when known) and names what is missing', () => {
+    const required = errorResponse(new PreconditionError('needs If-Match', 428, 4), '/inventory/s');
+    expect(required?.headers.etag).toBe('"4"');
+    expect(body(required)).toMatchObject({ status: 428, title: 'Precondition required' });
+    const failed = errorResponse(new PreconditionError('stale', 412, 5), '/inventory/s');
+    expect(failed?.headers.etag).toBe('"5"');
+    expect(body(failed)).toMatchObject({ status: 412, title: 'Precondition failed' });
+    expect(errorResponse(new PreconditionError('unknown version', 412), '/')?.headers).not.toHaveProperty('etag');
+  });
+
+  test('contention is a 503 the client may retry: retry-after, no etag', () => {
+    const busy = errorResponse(new ContentionError('kept conflicting'), '/orders/1/payment');
+    expect(busy?.headers['retry-after']).toBe('1');
+    expect(body(busy)).toMatchObject({ status: 503, title: 'Busy', detail: 'kept conflicting', instance: '/orders/1/payment' });
   });
 
   test('anything else is ours: no answer (the handler makes it a 500)', () => {

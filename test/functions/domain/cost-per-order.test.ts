@@ -1,0 +1,78 @@
+/**
+ * What an order placed and paid (2 lines) costs on AWS, counted from what the code sends (test/support/cost-meter.ts)
+ * and priced per million orders. The design must not cost more than the saga it replaced: that figure was measured
+ * the same way on the code before (docs/evidence/cost-before.txt) and is the budget here. docs/cost.md itemises both.
+ */
+import { IDEMPOTENCY_TABLE, INVENTORY_TABLE, NOTIFICATIONS_TABLE, ORDERS_TABLE } from '../../../functions/adapters/table-schema';
+import { CostMeter, costTable, TableModel } from '../../support/cost-meter';
+import { Scheduler } from '../../support/interleaving';
+import { SagaSystem } from '../../support/saga-system';
+import { useLocalTables } from './fixtures';
+
+const tables = useLocalTables();
+
+/** docs/evidence/cost-before.txt: $23.15 per million orders with fresh SKUs, $103.15 with 1,000 open holds per SKU. */
+const BEFORE_PER_MILLION = { freshSkus: 23.15, thousandOpenHolds: 103.15 };
+
+function models(): Record<string, TableModel> {
+  const { names } = tables();
+  return {
+    [names.orders]: {
+      keys: [ORDERS_TABLE.partitionKey],
+      indexes: Object.values(ORDERS_TABLE.indexes).map((i) => ({ name: i.name, partitionKey: i.partitionKey, sortKey: i.sortKey, projects: 'keysOnly' in i.projection ? [] : i.projection.include })),
+    },
+    [names.inventory]: { keys: [INVENTORY_TABLE.partitionKey], indexes: [] },
+    [names.notifications]: { keys: [NOTIFICATIONS_TABLE.partitionKey, NOTIFICATIONS_TABLE.sortKey], indexes: [] },
+    [names.idempotency]: { keys: [IDEMPOTENCY_TABLE.partitionKey], indexes: [] },
+  };
+}
+
+async function placeAndPay(openReservationsPerSku: number) {
+  const meter = new CostMeter(tables().client, models());
+  const system = new SagaSystem(tables(), { meter });
+  const scheduler = new Scheduler();
+  const skus = [system.sku('a'), system.sku('b')];
+  for (const sku of skus) await system.stock(sku, 1_000_000);
+  // Other customers' open reservations on the same SKUs: with counters, they change nothing in the SKU items.
+  for (let i = 0; i < openReservationsPerSku; i++) await system.place(skus.map((sku) => ({ sku, quantity: 1 })));
+  if (openReservationsPerSku) await scheduler.runFree(system.deliver());
+
+  meter.start();
+  const orderId = (await scheduler.runFree(system.placeStep(skus.map((sku) => ({ sku, quantity: 1 })), `cost-${skus[0]}`))) as string;
+  await scheduler.runFree(system.deliver());
+  await scheduler.runFree(system.pay(orderId));
+  await scheduler.runFree(system.deliver());
+  meter.stop();
+  expect(await system.orderStatus(orderId)).toBe('PAID');
+  expect(await system.violations()).toEqual([]);
+  return meter;
+}
+
+function report(title: string, meter: CostMeter): number {
+  const { rows, totalPerMillion } = costTable(meter.lines);
+  process.stdout.write(`\n### ${title}\n| what | per order | per million orders |\n|---|---|---|\n${rows.join('\n')}\n| **total** | | **$${totalPerMillion.toFixed(2)}** |\n`);
+  process.stdout.write(`totals: ${(['write units', 'read units', 'events', 'SQS requests', 'invocations', 'HTTP requests'] as const).map((u) => `${u} ${meter.total(u)}`).join(', ')}\n`);
+  return totalPerMillion;
+}
+
+jest.setTimeout(120_000);
+
+test('an order of 2 lines placed and paid costs no more than before, and every item is as designed', async () => {
+  const meter = await placeAndPay(0);
+  const total = report('after, fresh SKUs', meter);
+
+  expect(total).toBeLessThanOrEqual(BEFORE_PER_MILLION.freshSkus);
+  // Three events (OrderPlaced, InventoryReserved, OrderPaid), each relayed once from the stream.
+  expect(meter.total('events')).toBe(3);
+  // Three deliveries: OrderPlaced to inventory, InventoryReserved and OrderPaid to notification.
+  expect(meter.total('SQS requests')).toBe(9);
+  expect(meter.lines.filter((l) => l.unit === 'write units' && l.what.includes('(condition failed)'))).toEqual([]);
+});
+
+test('with other open reservations on its SKUs the order costs the same (counters, not holds)', async () => {
+  const fresh = await placeAndPay(0);
+  const crowded = await placeAndPay(200);
+  const total = report('after, 200 other open reservations per SKU', crowded);
+  expect(crowded.total('write units')).toBe(fresh.total('write units'));
+  expect(total).toBeLessThan(BEFORE_PER_MILLION.thousandOpenHolds);
+});
