@@ -25,7 +25,7 @@ import type { RepairInput } from '../../functions/sweep/repair-order';
 import { ManualClock, RecordingPublisher } from '../support/recording-publisher';
 import { allStates, asLambda, catchAllAttempts, Definition, functionLogicalId, retryPausesMs, runLocally, synthesizedDefinition, TaskHandlers } from '../support/sfn-local';
 import { CfnResource, delivers, resources, targetOf } from './cfn';
-import { createTablesFromTemplate, DynamoDBLocal, startDynamoDBLocal, streamRecords } from './dynamodb-local';
+import { createTablesFromTemplate, DynamoDBLocal, startDynamoDBLocal, streamRecords } from './template-tables';
 import { logicalIdOf, synth } from './synth';
 
 // Each scenario makes its tables and runs a few executions against a JVM: generous on a busy two-core machine.

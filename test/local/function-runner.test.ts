@@ -446,19 +446,18 @@ describe('a real bundle from cdk.out', () => {
     });
     const input = {
       results: [
-        [{ orderId: 'o-1', action: 'publish', outcome: 'published' }],
         [{ orderId: 'o-2', action: 'republish', outcome: 'republished' }, { orderId: 'o-3', action: 'republish', outcome: 'republished' }],
-        [{ orderId: 'o-4', action: 'expire', error: { Error: 'Lambda.Unknown', Cause: 'boom' } }],
+        [{ orderId: 'o-1', action: 'expire', outcome: 'cancelled' }, { orderId: 'o-4', action: 'expire', error: { Error: 'Lambda.Unknown', Cause: 'boom' } }],
       ],
     };
     const result = await fn.invoke(input);
     expect(ok(result)).toMatchObject({
-      found: { publish: 1, republish: 2, expire: 1 },
-      outcomes: { 'publish:published': 1, 'republish:republished': 2 },
+      found: { republish: 2, expire: 2 },
+      outcomes: { 'expire:cancelled': 1, 'republish:republished': 2 },
       failed: 1,
       failures: [expect.objectContaining({ orderId: 'o-4', action: 'expire' })],
     });
-    const warm = await fn.invoke({ results: [[], [], []] });
+    const warm = await fn.invoke({ results: [[], []] });
     expect(ok(warm)).toMatchObject({ failed: 0 });
 
     // Powertools' JSON logs and EMF metrics reach onLog, one record per line, from the environment's own variables.
