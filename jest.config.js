@@ -14,6 +14,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  testSequencer: '<rootDir>/test/sequencer.js',
   // One DynamoDB Local (a JVM) for the whole run; test/support/local-tables.ts gives each caller its own tables on it.
   globalSetup: '<rootDir>/test/jest-global-setup.ts',
   globalTeardown: '<rootDir>/test/jest-global-teardown.ts',
