@@ -16,7 +16,8 @@ import { DynamoDbOrderRepository, OrderRepositoryOptions } from '../../functions
 import { DynamoDbStockRepository } from '../../functions/adapters/dynamodb-stock-repository';
 import { Caller } from '../../functions/domain/caller';
 import { EventType, PipelineEvent } from '../../functions/domain/events';
-import { adjustStock, handleInventoryEvent } from '../../functions/domain/inventory';
+import { adjustStock, getStock, handleInventoryEvent, setStock } from '../../functions/domain/inventory';
+import { PreconditionError } from '../../functions/domain/errors';
 import { CONSUMERS, ConsumerName } from '../../lib/config';
 import { CostMeter } from './cost-meter';
 import { OrderLine, OrderStatus } from '../../functions/domain/order';
@@ -116,6 +117,8 @@ export class SagaSystem {
   private readonly placed = new Map<string, StoredOrder>();
   private readonly stockBook = new Map<string, { initial: number; adjustments: number }>();
   private readonly adjustmentKeys = new Set<string>();
+  /** What the API told a client an order now is: a confirmed payment or an accepted cancel is never undone. */
+  private readonly answered = new Map<string, OrderStatus>();
   private readonly tap: StreamTap;
 
   constructor(
@@ -191,16 +194,20 @@ export class SagaSystem {
   }
 
   cancel(orderId: string) {
-    return (actor: Actor) => {
+    return async (actor: Actor) => {
       this.apiRequest();
-      return cancelOrder(orderId, caller, this.orderDeps(actor, 'api'));
+      const result = await cancelOrder(orderId, caller, this.orderDeps(actor, 'api'));
+      this.answered.set(orderId, 'CANCELLED');
+      return result;
     };
   }
 
   pay(orderId: string, paymentId = 'pay-1') {
-    return (actor: Actor) => {
+    return async (actor: Actor) => {
       this.apiRequest();
-      return confirmPayment(orderId, { paymentId }, caller, this.orderDeps(actor, 'api'));
+      const result = await confirmPayment(orderId, { paymentId }, caller, this.orderDeps(actor, 'api'));
+      this.answered.set(orderId, 'PAID');
+      return result;
     };
   }
 
@@ -218,6 +225,34 @@ export class SagaSystem {
       if (!this.adjustmentKeys.has(idempotencyKey)) {
         this.adjustmentKeys.add(idempotencyKey);
         this.stockBook.get(sku)!.adjustments += delta;
+      }
+    };
+  }
+
+  /**
+   * An operator replaces the level with PUT and If-Match: read it, write `available` at that version; on 412 read
+   * again: the write is done when the level shows it (PUT is absolute, so a retry of a write that went through
+   * changes nothing). Booked as the adjustment it is, once: the target minus what was stocked (a SKU nothing else
+   * writes meanwhile, as where it is used).
+   */
+  replaceStock(sku: string, available: number) {
+    return async (actor: Actor) => {
+      const stock = this.stockRepository(actor, 'api');
+      for (;;) {
+        this.apiRequest();
+        const level = await getStock(sku, stock);
+        if (level.available === available) break;
+        try {
+          await setStock(sku, { available }, level.version, stock);
+          break;
+        } catch (error) {
+          if (!(error instanceof PreconditionError)) throw error;
+        }
+      }
+      const book = this.stockBook.get(sku)!;
+      if (!this.adjustmentKeys.has(`replace-${sku}-${available}`)) {
+        this.adjustmentKeys.add(`replace-${sku}-${available}`);
+        book.adjustments = available - book.initial;
       }
     };
   }
@@ -305,8 +340,8 @@ export class SagaSystem {
   /**
    * The promises, checked from outside: stock conserved per SKU (available + units of RESERVED orders + units of
    * PAID orders = initial + adjustments), never negative, `reserved` and `sold` equal to what RESERVED and PAID
-   * orders hold, no order left PENDING, every event an order's status owes published at least once, nothing
-   * dead-lettered.
+   * orders hold, no order left PENDING, no answered payment or cancel undone, every event an order's status owes
+   * published at least once, nothing dead-lettered.
    */
   async violations(): Promise<string[]> {
     const found: string[] = [...this.deadLettered.map((d) => `dead-lettered: ${d}`)];
@@ -333,6 +368,8 @@ export class SagaSystem {
     };
     for (const order of orders) {
       if (order.status === 'PENDING') found.push(`${order.orderId}: still PENDING after everything settled`);
+      const promised = this.answered.get(order.orderId);
+      if (promised && order.status !== promised) found.push(`${order.orderId}: the API answered ${promised}, the order is ${order.status}`);
       for (const type of owed[order.status] ?? []) {
         if (!this.published.some((e) => e.type === type && e.detail.orderId === order.orderId)) found.push(`${order.orderId}: ${order.status} but ${type} was never published`);
       }

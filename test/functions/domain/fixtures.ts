@@ -105,3 +105,20 @@ export function eraClocks(startYear: number): () => ManualClock {
   let year = startYear;
   return () => new ManualClock(new Date(`${year--}-01-01T00:00:00.000Z`));
 }
+
+/**
+ * The repository as a step sees it when another step's write lands between its read and its first status write:
+ * `race` runs once, right before that write.
+ */
+export function racedOnce<R extends { transition: (...args: never[]) => Promise<unknown> }>(orders: R, race: () => Promise<unknown>): R {
+  let raced = false;
+  const racing = Object.create(orders) as R;
+  racing.transition = (async (...args: Parameters<R['transition']>) => {
+    if (!raced) {
+      raced = true;
+      await race();
+    }
+    return orders.transition(...args);
+  }) as R['transition'];
+  return racing;
+}

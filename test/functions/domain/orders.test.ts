@@ -3,7 +3,7 @@ import { ForbiddenError, NotFoundError, StateConflictError, ValidationError } fr
 import { OrderStatus } from '../../../functions/domain/order';
 import { OrderDeps, cancelOrder, confirmPayment, getOrder, listOrders, placeOrder } from '../../../functions/domain/orders';
 import { StoredOrder } from '../../../functions/domain/ports';
-import { customer, rejection, service, T0, uid, useLocalTables, World, world } from './fixtures';
+import { customer, racedOnce, rejection, service, T0, uid, useLocalTables, World, world } from './fixtures';
 
 const tables = useLocalTables();
 
@@ -252,16 +252,7 @@ describe('cancelOrder', () => {
     const order = await inStatus(w, 'PENDING');
     const sku = order.items[0]!.sku;
     // The inventory consumer reserves right after the cancel read PENDING: the PENDING-only write fails, is re-decided.
-    const orders = w.orders;
-    let raced = false;
-    const racing = Object.create(orders) as typeof orders;
-    racing.transition = async (request) => {
-      if (!raced) {
-        raced = true;
-        await orders.transition({ orderId: order.orderId, from: ['PENDING'], to: 'RESERVED', at: w.clock.now(), set: { paymentDeadline: T0 }, stock: { effect: 'reserve', lines: order.items } });
-      }
-      return orders.transition(request);
-    };
+    const racing = racedOnce(w.orders, () => w.orders.transition({ orderId: order.orderId, from: ['PENDING'], to: 'RESERVED', at: w.clock.now(), set: { paymentDeadline: T0 }, stock: { effect: 'reserve', lines: order.items } }));
 
     const result = await cancelOrder(order.orderId, service(), { ...deps(w), orders: racing });
 
@@ -339,16 +330,7 @@ describe('confirmPayment', () => {
   test('a cancel that lands between the read and the write: 409 CANCELLED, nothing sold', async () => {
     const w = world(tables());
     const order = await inStatus(w, 'RESERVED');
-    const orders = w.orders;
-    let raced = false;
-    const racing = Object.create(orders) as typeof orders;
-    racing.transition = async (request) => {
-      if (!raced) {
-        raced = true;
-        await cancelOrder(order.orderId, service(), deps(w));
-      }
-      return orders.transition(request);
-    };
+    const racing = racedOnce(w.orders, () => cancelOrder(order.orderId, service(), deps(w)));
 
     const error = await rejection(confirmPayment(order.orderId, { paymentId: 'pay-late' }, service(), { ...deps(w), orders: racing }), StateConflictError);
 

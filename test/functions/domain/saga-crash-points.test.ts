@@ -111,6 +111,14 @@ const CASES: Record<string, CrashCase> = {
       return { step: restock, recover: restock };
     },
   },
+  'PUT /inventory/{sku} with If-Match': {
+    async prepare(system) {
+      const sku = system.sku('s');
+      await system.stock(sku, 5);
+      const replace = system.replaceStock(sku, 12);
+      return { step: replace, recover: replace };
+    },
+  },
   'sweep repair task: expire an unpaid reservation': {
     async prepare(system, scheduler) {
       const { orderId } = await reservedOrder(system, scheduler);

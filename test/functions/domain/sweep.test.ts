@@ -1,7 +1,7 @@
 import { confirmPayment, OrderDeps, placeOrder } from '../../../functions/domain/orders';
 import { PublishError, StoredOrder } from '../../../functions/domain/ports';
 import { expireReservation, republishOrFlag, summarise, SweepDeps } from '../../../functions/domain/sweep';
-import { service, uid, useLocalTables, World, world } from './fixtures';
+import { racedOnce, service, uid, useLocalTables, World, world } from './fixtures';
 
 const tables = useLocalTables();
 
@@ -118,12 +118,7 @@ describe('expireReservation', () => {
     const w = world(tables());
     const order = await reserved(w, 1000);
     w.clock.advance(5000);
-    const orders = w.orders;
-    const racing = Object.create(orders) as typeof orders;
-    racing.transition = async (request) => {
-      await confirmPayment(order.orderId, { paymentId: 'pay-just-in-time' }, service(), deps(w));
-      return orders.transition(request);
-    };
+    const racing = racedOnce(w.orders, () => confirmPayment(order.orderId, { paymentId: 'pay-just-in-time' }, service(), deps(w)));
     expect(await expireReservation(order.orderId, { ...deps(w), orders: racing })).toMatchObject({ outcome: 'left-PAID' });
     expect(await w.stock.get(order.items[0]!.sku)).toMatchObject({ available: 4, reserved: 0, sold: 1 });
   });

@@ -3,7 +3,7 @@
  * stream order, ten to a PutEvents; a failed publish names the first record not relayed (the batch is retried from
  * there); a change no event can be built from goes to the relay DLQ and does not hold up the rest.
  */
-import { EVENT_BUS, RELAY_DLQ_URL, lambdaContext, streamEvent, streamRecord } from '../shared/fixtures';
+import { EVENT_BUS, RELAY_DLQ_URL, lambdaContext, storedOrderOf, streamEvent, streamRecord } from '../shared/fixtures';
 
 import { mockClient } from 'aws-sdk-client-mock';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -26,18 +26,7 @@ const invoke = (event: DynamoDBStreamEvent) => handler(event, lambdaContext('eve
 
 /** An order as the table stores it (the stream image), sparse index key included for open statuses. */
 function image(orderId: string, overrides: Partial<StoredOrder> = {}): StoredOrder {
-  const order: StoredOrder = {
-    orderId,
-    customerId: 'cust-1',
-    status: 'PENDING',
-    items: ITEMS,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    statusChangedAt: '2026-01-01T00:00:00.000Z',
-    requestHash: 'h',
-    correlationId: `corr-${orderId}`,
-    ...overrides,
-  };
+  const order = storedOrderOf(orderId, ITEMS, overrides);
   const open = ['PENDING', 'RESERVED', 'NEEDS_ATTENTION'].includes(order.status);
   return { ...order, ...(open ? { openStatus: order.status } : {}) } as StoredOrder;
 }

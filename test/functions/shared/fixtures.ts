@@ -10,6 +10,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, Context, DynamoDBRecord, DynamoDBStreamEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EVENT_CATALOGUE, EventDetail, EventType, buildEvent } from '../../../functions/domain/events';
 import { ENV } from '../../../functions/shared/env';
+import type { StoredOrder } from '../../../functions/domain/ports';
 
 export const TABLES = {
   orders: 'orders-table',
@@ -257,3 +258,19 @@ export function streamEvent(...records: DynamoDBRecord[]): DynamoDBStreamEvent {
 }
 
 export type { EventDetail };
+
+/** A stored order as the handlers' adapters read and write it (items ITEMS unless overridden). */
+export function storedOrderOf(orderId: string, items: { sku: string; quantity: number }[], overrides: Partial<StoredOrder> = {}): StoredOrder {
+  return {
+    orderId,
+    customerId: 'cust-1',
+    status: 'PENDING',
+    items,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    statusChangedAt: '2026-01-01T00:00:00.000Z',
+    requestHash: 'h',
+    correlationId: `corr-${orderId}`,
+    ...overrides,
+  };
+}

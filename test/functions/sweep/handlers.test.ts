@@ -1,4 +1,4 @@
-import { EVENT_BUS, SWEEP, TABLES, conditionalFailure, lambdaContext, setPipelineEnv, throttled, transactionCanceled } from '../shared/fixtures';
+import { EVENT_BUS, SWEEP, TABLES, conditionalFailure, lambdaContext, setPipelineEnv, storedOrderOf, throttled, transactionCanceled } from '../shared/fixtures';
 
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -21,20 +21,7 @@ const ITEMS = [
 ];
 const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
 
-function order(orderId: string, overrides: Partial<StoredOrder> = {}): StoredOrder {
-  return {
-    orderId,
-    customerId: 'cust-1',
-    status: 'PENDING',
-    items: ITEMS,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    statusChangedAt: '2026-01-01T00:00:00.000Z',
-    requestHash: 'h',
-    correlationId: `corr-${orderId}`,
-    ...overrides,
-  };
-}
+const order = (orderId: string, overrides: Partial<StoredOrder> = {}): StoredOrder => storedOrderOf(orderId, ITEMS, overrides);
 
 /** What the open-orders index holds about an order: its keys, and the deadline projected with them. */
 function indexEntry(orderId: string, status: string, paymentDeadline?: string) {
