@@ -32,7 +32,7 @@ jest.setTimeout(120_000);
  */
 const TIME_SCALE = 30;
 /** Long enough that no reservation of the other scenarios expires under them (a released unit could be re-reserved). */
-const PAYMENT_WINDOW_SECONDS = 30;
+const PAYMENT_WINDOW_SECONDS = 20;
 
 const work = mkdtempSync(path.join(tmpdir(), 'order-pipeline-e2e-'));
 let runtime: LocalRuntime;
@@ -41,6 +41,9 @@ let sqs: SQSClient;
 let ddb: DynamoDBDocumentClient;
 const logLines: string[] = [];
 let unpaidOrderId: string;
+/** The fault test's switch: the next N invocations of the inventory consumer fail, as a crashing function does. */
+let inventoryFailuresLeft = 0;
+const injectedFailures: string[] = [];
 
 function output(key: string): string {
   return runtime.outputs[runtime.stackName][key];
@@ -108,6 +111,20 @@ beforeAll(async () => {
     outputsFile: path.join(work, 'outputs.json'),
     context: { paymentWindowSeconds: String(PAYMENT_WINDOW_SECONDS), sweepIntervalMinutes: '1' },
     log: (line) => logLines.push(line),
+    wrapInvoker: (fn) =>
+      fn.name.startsWith('inventory')
+        ? {
+            name: fn.name,
+            async invoke(event) {
+              if (inventoryFailuresLeft > 0) {
+                inventoryFailuresLeft--;
+                injectedFailures.push(fn.name);
+                return { ok: false, error: { errorType: 'Injected', errorMessage: 'injected consumer failure' }, durationMs: 0 };
+              }
+              return fn.invoke(event);
+            },
+          }
+        : fn,
   });
   api = output('ApiUrl');
   const clientConfig = { endpoint: runtime.endpoints.aws, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
@@ -360,41 +377,12 @@ test('a restart on the same data directory loses nothing: tables and queued mess
 });
 
 test('fault injection through the invoker seam: the inventory consumer failing twice is retried from its queue, and the order still settles', async () => {
-  let failuresLeft = 2;
-  const failed: string[] = [];
-  const faulty = await startRuntime({
-    port: 0,
-    awsPort: 0,
-    inMemory: true,
-    timeScale: TIME_SCALE,
-    useAssembly: path.join(work, 'cdk.out'),
-    outputsFile: path.join(work, 'faulty-outputs.json'),
-    log: () => undefined,
-    wrapInvoker: (fn) =>
-      fn.name.startsWith('inventory')
-        ? {
-            name: fn.name,
-            async invoke(event) {
-              if (failuresLeft-- > 0) {
-                failed.push(fn.name);
-                return { ok: false, error: { errorType: 'Injected', errorMessage: 'injected consumer failure' }, durationMs: 0 };
-              }
-              return fn.invoke(event);
-            },
-          }
-        : fn,
-  });
-  try {
-    const base = faulty.outputs[faulty.stackName].ApiUrl;
-    const send = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) =>
-      fetch(new URL(route, base), { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, string>>);
-    await send('PUT', 'inventory/e2e-faulty', { available: 1 });
-    const { orderId } = await send('POST', 'orders', { customerId: 'c-faulty', items: [{ sku: 'e2e-faulty', quantity: 1 }] }, { 'idempotency-key': 'faulty-1' });
-    await eventually(async () => expect((await fetch(new URL(`orders/${orderId}`, base)).then((r) => r.json() as Promise<{ status: string }>)).status).toBe('RESERVED'), 30_000);
-    expect(failed).toHaveLength(2);
-  } finally {
-    await faulty.stop();
-  }
+  await setStock('e2e-faulty', 1);
+  inventoryFailuresLeft = 2;
+  const orderId = await placeOrder('c-faulty', [{ sku: 'e2e-faulty', quantity: 1 }]);
+  await statusBecomes(orderId, 'RESERVED');
+  expect(injectedFailures).toHaveLength(2);
+  expect(injectedFailures.every((name) => name.startsWith('inventory'))).toBe(true);
 });
 
 describe('the AWS endpoint speaks EventBridge and Step Functions to the unchanged SDK', () => {
