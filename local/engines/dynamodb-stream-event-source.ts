@@ -61,6 +61,10 @@ export interface DynamoDBStreamEventSourceOptions {
 }
 
 const POLL_MS = 250;
+/** However fast the time scale, an idle poller waits this long in real time (each poll is HTTP to the JVM). */
+const MIN_REAL_POLL_MS = 50;
+/** How long the shard list is trusted before DescribeStream is asked again. */
+const SHARDS_TTL_MS = 1_000;
 /** A shard position meaning "from the shard's first record" (a LATEST mapping that started on an empty shard). */
 const START = 'start';
 const FIRST_RETRY_MS = 1_000;
@@ -100,7 +104,7 @@ export class DynamoDBStreamEventSource {
     while (!signal.aborted) {
       try {
         const worked = await this.pollOnce(signal);
-        if (!worked) await this.options.clock.sleep(POLL_MS, signal);
+        if (!worked) await this.options.clock.sleep(Math.max(POLL_MS, MIN_REAL_POLL_MS * this.options.clock.scale), signal);
       } catch (error) {
         if (signal.aborted) return;
         this.options.onError?.(error);
@@ -111,12 +115,12 @@ export class DynamoDBStreamEventSource {
 
   /** One pass over the shards in order; true when it invoked the function (there may be more to do at once). */
   async pollOnce(signal?: AbortSignal): Promise<boolean> {
-    const { StreamDescription } = await this.client.send(new DescribeStreamCommand({ StreamArn: this.options.streamArn }));
-    for (const shard of inOrder(StreamDescription?.Shards ?? [])) {
+    const shards = await this.shards();
+    for (const shard of inOrder(shards)) {
       const id = shard.ShardId!;
       const done = this.checkpoint.shards[id];
       if (done === 'closed') continue;
-      if (shard.ParentShardId && this.checkpoint.shards[shard.ParentShardId] !== 'closed' && (StreamDescription?.Shards ?? []).some((s) => s.ShardId === shard.ParentShardId)) {
+      if (shard.ParentShardId && this.checkpoint.shards[shard.ParentShardId] !== 'closed' && shards.some((s) => s.ShardId === shard.ParentShardId)) {
         return false; // a child waits for its parent to be read to its end (order per key)
       }
       if (done === undefined && this.options.startingPosition === 'LATEST') {
@@ -127,7 +131,10 @@ export class DynamoDBStreamEventSource {
       }
       const records = await this.read(id, done);
       if (records === undefined) {
-        if (shard.SequenceNumberRange?.EndingSequenceNumber) this.advance(id, 'closed');
+        if (shard.SequenceNumberRange?.EndingSequenceNumber) {
+          this.advance(id, 'closed');
+          this.shardList = undefined; // its child may be new
+        }
         continue;
       }
       // In order: the matching records up to a batch; the position covers every record looked at.
@@ -145,21 +152,44 @@ export class DynamoDBStreamEventSource {
     return false;
   }
 
+  private shardList?: { at: number; shards: Shard[] };
+
+  private async shards(): Promise<Shard[]> {
+    if (!this.shardList || Date.now() - this.shardList.at > SHARDS_TTL_MS) {
+      const { StreamDescription } = await this.client.send(new DescribeStreamCommand({ StreamArn: this.options.streamArn }));
+      this.shardList = { at: Date.now(), shards: StreamDescription?.Shards ?? [] };
+    }
+    return this.shardList.shards;
+  }
+
+  /** An idle shard's next iterator, good while its position stays where it was read from. */
+  private readonly idle = new Map<string, { position?: string; iterator: string }>();
+
   /** Records after the position, or from the shard's start (undefined: nothing new in this shard). */
   private async read(shardId: string, after?: string): Promise<_Record[] | undefined> {
-    const { ShardIterator } = await this.client.send(
-      new GetShardIteratorCommand({
-        StreamArn: this.options.streamArn,
-        ShardId: shardId,
-        ...(after && after !== START ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-      }),
-    );
+    const cached = this.idle.get(shardId);
+    let iterator =
+      cached && cached.position === after
+        ? cached.iterator
+        : (
+            await this.client.send(
+              new GetShardIteratorCommand({
+                StreamArn: this.options.streamArn,
+                ShardId: shardId,
+                ...(after && after !== START ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+              }),
+            )
+          ).ShardIterator;
+    this.idle.delete(shardId);
     const records: _Record[] = [];
-    let iterator = ShardIterator;
     for (let page = 0; iterator && page < 10 && records.length < 1000; page++) {
       const { Records = [], NextShardIterator } = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
       records.push(...Records);
-      if (!Records.length) break;
+      if (!Records.length) {
+        // Nothing new: the next poll goes on from here without asking for a new iterator.
+        if (!records.length && NextShardIterator) this.idle.set(shardId, { position: after, iterator: NextShardIterator });
+        break;
+      }
       iterator = NextShardIterator;
     }
     return records.length ? records : undefined;
