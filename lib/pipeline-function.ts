@@ -25,7 +25,13 @@ export interface PipelineFunctionProps {
   logRetention: RetentionDays;
 }
 
+/** How every function is bundled (local esbuild): also what tests bundle a handler with to run it as deployed. */
+export const BUNDLING = { minify: true, sourceMap: true, target: 'node24', format: OutputFormat.CJS } as const;
+
 export class PipelineFunction extends NodejsFunction {
+  /** The handler's source file. */
+  readonly entryPath: string;
+
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     // Its own role, allowed to write its own log group only (not the managed basic execution role's logs on "*").
@@ -48,15 +54,13 @@ export class PipelineFunction extends NodejsFunction {
         ...props.environment,
       },
       bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        format: OutputFormat.CJS,
+        ...BUNDLING,
         // Bundle SDK v3 instead of relying on the runtime's copy.
         externalModules: [],
         forceDockerBundling: false,
       },
     });
+    this.entryPath = path.join(FUNCTIONS_DIR, props.entry);
     acknowledge(this, { 'Serverless::Serverless-LambdaDLQ': REASONS.syncInvoke });
     acknowledge(role, { 'AwsSolutions::AwsSolutions-IAM5[Resource::*]': REASONS.xrayWildcard });
   }

@@ -1,15 +1,18 @@
 /**
  * The local Lambda runner: execution environments as worker threads (cold / warm, isolation, concurrency bound),
- * the Lambda context, error and timeout shapes, output lines, and one real bundle from cdk.out.
+ * the Lambda context, error and timeout shapes, output lines, and one real bundle (the stack's own bundling).
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvocationReport, LocalFunction, LocalFunctionOptions } from '../../local/engines/function-runner';
 import { InvokeResult } from '../../local/engines/invoker';
+import { CfnElement } from 'aws-cdk-lib';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { build } from 'esbuild';
+import { BUNDLING } from '../../lib/pipeline-function';
+import { synth } from '../lib/synth';
 
-const ROOT = path.join(__dirname, '..', '..');
 
 const FIXTURE = String.raw`
 let counter = 0;
@@ -392,39 +395,26 @@ describe('output and lifecycle', () => {
   });
 });
 
-describe('a real bundle from cdk.out', () => {
+describe('a real bundle, as the stack defines and bundles it', () => {
   type Resource = { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> };
 
-  function summariseFunction(): { logicalId: string; resource: Resource } {
-    const templatePath = path.join(ROOT, 'cdk.out', 'OrderPipeline.template.json');
-    const find = () => {
-      if (!fs.existsSync(templatePath)) return undefined;
-      const template = JSON.parse(fs.readFileSync(templatePath, 'utf8')) as { Resources: Record<string, Resource> };
-      const found = Object.entries(template.Resources).find(
-        ([id, r]) =>
-          r.Type === 'AWS::Lambda::Function' &&
-          id.includes('Summarise') &&
-          r.Properties.Handler === 'index.handler' &&
-          r.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'compensation-sweep',
-      );
-      if (!found || !fs.existsSync(path.join(ROOT, 'cdk.out', found[1].Metadata!['aws:asset:path'], 'index.js'))) return undefined;
-      return { logicalId: found[0], resource: found[1] };
-    };
-    const existing = find();
-    if (existing) return existing;
-    execFileSync('npx', ['cdk', 'synth', '--quiet'], { cwd: ROOT, stdio: 'ignore', timeout: 120_000 });
-    const synthesized = find();
-    if (!synthesized) throw new Error('no compensation sweep Summarise function in the synthesized template');
-    return synthesized;
-  }
+  let summarise: { logicalId: string; resource: Resource; codeDirectory: string };
+  const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'summarise-bundle-'));
+  afterAll(() => fs.rmSync(bundleDir, { recursive: true, force: true }));
 
-  let summarise: { logicalId: string; resource: Resource };
-  beforeAll(() => {
-    summarise = summariseFunction();
+  // The function's properties from the synthesized template; its code bundled by esbuild with the stack's own
+  // bundling options (the end-to-end suites run every function from a full synth's cdk.out).
+  beforeAll(async () => {
+    const { stack, template } = synth();
+    const fn = stack.sweep.functions.summarise;
+    const logicalId = stack.getLogicalId(fn.node.defaultChild as CfnElement);
+    const resource = (template.toJSON().Resources as Record<string, Resource>)[logicalId]!;
+    await build({ entryPoints: [fn.entryPath], outfile: path.join(bundleDir, 'index.js'), bundle: true, platform: 'node', minify: BUNDLING.minify, sourcemap: BUNDLING.sourceMap, target: BUNDLING.target, format: BUNDLING.format === OutputFormat.CJS ? 'cjs' : 'esm', logLevel: 'silent' });
+    summarise = { logicalId, resource, codeDirectory: bundleDir };
   }, 120_000);
 
   it('invokes the compensation sweep Summarise bundle', async () => {
-    const { logicalId, resource } = summarise;
+    const { logicalId, resource, codeDirectory } = summarise;
     const props = resource.Properties;
     // Template values that are references become their logical ids (the local runtime resolves them for real).
     const environment = Object.fromEntries(
@@ -434,7 +424,7 @@ describe('a real bundle from cdk.out', () => {
     const reports: InvocationReport[] = [];
     const fn = make(props.Handler, {
       name: logicalId,
-      codeDirectory: path.join(ROOT, 'cdk.out', resource.Metadata!['aws:asset:path']),
+      codeDirectory,
       environment: { ...environment, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
       timeoutSeconds: props.Timeout,
       memorySize: props.MemorySize,
