@@ -168,20 +168,27 @@ export class DynamoDBStreamEventSource {
   /** Records after the position, or from the shard's start (undefined: nothing new in this shard). */
   private async read(shardId: string, after?: string): Promise<_Record[] | undefined> {
     const cached = this.idle.get(shardId);
-    let iterator =
-      cached && cached.position === after
-        ? cached.iterator
-        : (
-            await this.client.send(
-              new GetShardIteratorCommand({
-                StreamArn: this.options.streamArn,
-                ShardId: shardId,
-                ...(after && after !== START ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-              }),
-            )
-          ).ShardIterator;
     this.idle.delete(shardId);
+    if (cached && cached.position === after) {
+      try {
+        return await this.readFrom(shardId, after, cached.iterator);
+      } catch {
+        // An iterator DynamoDB no longer honours (expired, or taken on a then-empty shard): take a fresh one.
+      }
+    }
+    const { ShardIterator } = await this.client.send(
+      new GetShardIteratorCommand({
+        StreamArn: this.options.streamArn,
+        ShardId: shardId,
+        ...(after && after !== START ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+    );
+    return this.readFrom(shardId, after, ShardIterator);
+  }
+
+  private async readFrom(shardId: string, after: string | undefined, first: string | undefined): Promise<_Record[] | undefined> {
     const records: _Record[] = [];
+    let iterator = first;
     for (let page = 0; iterator && page < 10 && records.length < 1000; page++) {
       const { Records = [], NextShardIterator } = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
       records.push(...Records);
