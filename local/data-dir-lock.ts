@@ -9,7 +9,8 @@ export class DataDirInUseError extends Error {
   readonly name = 'DataDirInUseError';
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, it is someone else's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

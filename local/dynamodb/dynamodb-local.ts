@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { requireJava } from '../requirements';
+import { alive } from '../data-dir-lock';
 
 export interface DynamoDBLocalOptions {
   /** Keep tables in `<dbPath>/shared-local-instance.db` (SQLite); without it, everything is in memory. */
@@ -141,14 +142,6 @@ async function freePort(): Promise<number> {
 
 const PID_FILE = 'dynamodb-local.pid';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A JVM of a killed runtime may still be shutting down on the same -dbPath (its watchdog has just told it to stop):
