@@ -26,7 +26,7 @@ export interface DynamoDBLocalOptions {
   dbPath?: string;
   /** Default: a free port. */
   port?: number;
-  /** Default 30 s. */
+  /** Default 60 s: a JVM starting on a loaded 2-core machine (a test run) can take tens of seconds. */
   startTimeoutMs?: number;
   /** SIGTERM, then SIGKILL after this long (default 5 s). */
   stopTimeoutMs?: number;
@@ -241,7 +241,7 @@ async function launch(options: DynamoDBLocalOptions, port: number, launcherDir: 
     })());
 
   try {
-    await Promise.race([waitUntilReady(endpoint, child, () => output, options.startTimeoutMs ?? 30_000), spawnError]);
+    await Promise.race([waitUntilReady(endpoint, child, () => output, options.startTimeoutMs ?? 60_000), spawnError]);
   } catch (error) {
     await stop();
     throw error;
