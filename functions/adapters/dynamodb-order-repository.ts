@@ -22,12 +22,6 @@ const STOCK_UPDATES: Record<StockEffect, { update: string; condition: string }> 
   settle: { update: 'SET reserved = reserved - :q, sold = sold + :q, version = version + :one', condition: 'reserved >= :q' },
 };
 
-export interface OrderRepositoryOptions {
-  /** Attempts of a transaction cancelled for contention before ContentionError (DynamoDB's TransactionConflict). */
-  transactionAttempts?: number;
-  /** First back-off between those attempts, doubled each time, with full jitter. */
-  transactionBackoffMs?: number;
-}
 
 /**
  * Orders, and the stock their status changes move. A status change with a stock effect is one TransactWriteItems:
@@ -35,16 +29,13 @@ export interface OrderRepositoryOptions {
  * a transaction may hold). SKU items hold counters only, so their write cost never grows with open reservations.
  */
 export class DynamoDbOrderRepository implements OrderRepository {
-  private readonly retry: TransactionRetry;
-
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly inventoryTableName = '',
-    options: OrderRepositoryOptions = {},
-  ) {
-    this.retry = { attempts: options.transactionAttempts, backoffMs: options.transactionBackoffMs };
-  }
+    /** How a transaction cancelled for contention is retried (DynamoDB's TransactionConflict). */
+    private readonly retry: TransactionRetry = {},
+  ) {}
 
   async create(order: StoredOrder): Promise<'created' | 'exists'> {
     try {

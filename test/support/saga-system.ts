@@ -12,7 +12,8 @@ import { TableNotifier } from '../../functions/adapters/notifiers';
 import { NOTIFICATIONS_TABLE } from '../../functions/adapters/table-schema';
 import { notificationFor } from '../../functions/domain/notifications';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { DynamoDbOrderRepository, OrderRepositoryOptions } from '../../functions/adapters/dynamodb-order-repository';
+import { DynamoDbOrderRepository } from '../../functions/adapters/dynamodb-order-repository';
+import { TransactionRetry } from '../../functions/adapters/transactions';
 import { DynamoDbStockRepository } from '../../functions/adapters/dynamodb-stock-repository';
 import { Caller } from '../../functions/domain/caller';
 import { EventType, PipelineEvent } from '../../functions/domain/events';
@@ -96,7 +97,7 @@ const taps = new WeakMap<LocalTables, StreamTap>();
 
 export interface SystemOptions {
   /** Transaction retries of the order repository (contention injected by a test). */
-  repository?: OrderRepositoryOptions;
+  repository?: TransactionRetry;
   /** Faults every scheduled step's DynamoDB client injects (e.g. TransactionConflict on its first transactions). */
   faults?: InjectedFaults;
   /** Counts every AWS call, event, delivery and invocation, by function. */

@@ -200,7 +200,7 @@ describe('TransactionConflict, which DynamoDB Local never produces, injected', (
     const [a] = await stocked(3);
     const order = await pending([{ sku: a!, quantity: 2 }]);
     const { wrapped, sent } = conflicting(3);
-    const orders = new DynamoDbOrderRepository(wrapped, tables().names.orders, tables().names.inventory, { transactionAttempts: 5, transactionBackoffMs: 1 });
+    const orders = new DynamoDbOrderRepository(wrapped, tables().names.orders, tables().names.inventory, { attempts: 5, backoffMs: 1 });
 
     expect(await orders.transition({ orderId: order.orderId, from: ['PENDING'], to: 'RESERVED', at: new Date(T0), stock: { effect: 'reserve', lines: order.items } })).toEqual({ ok: true });
     expect(sent).toEqual(['TransactWriteCommand', 'TransactWriteCommand', 'TransactWriteCommand', 'TransactWriteCommand']);
@@ -211,7 +211,7 @@ describe('TransactionConflict, which DynamoDB Local never produces, injected', (
     const [a] = await stocked(3);
     const order = await pending([{ sku: a!, quantity: 2 }]);
     const { wrapped } = conflicting(10);
-    const orders = new DynamoDbOrderRepository(wrapped, tables().names.orders, tables().names.inventory, { transactionAttempts: 3, transactionBackoffMs: 1 });
+    const orders = new DynamoDbOrderRepository(wrapped, tables().names.orders, tables().names.inventory, { attempts: 3, backoffMs: 1 });
 
     await expect(orders.transition({ orderId: order.orderId, from: ['PENDING'], to: 'RESERVED', at: new Date(T0), stock: { effect: 'reserve', lines: order.items } })).rejects.toBeInstanceOf(ContentionError);
     expect(await counters([a!])).toEqual([{ available: 3, reserved: 0, sold: 0 }]);

@@ -154,7 +154,7 @@ jest.setTimeout(120_000);
 
 describe.each([
   ['no contention', {}],
-  ['each transaction first cancelled with TransactionConflict', { faults: { transactionConflicts: 1 }, repository: { transactionBackoffMs: 1 } }],
+  ['each transaction first cancelled with TransactionConflict', { faults: { transactionConflicts: 1 }, repository: { backoffMs: 1 } }],
 ] as [string, SystemOptions][])('%s', (label, options) => {
   test.each(Object.keys(CASES))('%s: dies after each AWS call, then recovers', async (name) => {
     const failures: string[] = [];

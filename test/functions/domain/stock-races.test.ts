@@ -53,7 +53,7 @@ jest.setTimeout(120_000);
 test('a restock racing 200 reservations (and cancels and payments) on one SKU loses nothing', async () => {
   const w = world(tables());
   const { client, conflicts } = contended(w.tables.client, 0.2, 42);
-  const orders = new DynamoDbOrderRepository(client, w.tables.names.orders, w.tables.names.inventory, { transactionAttempts: 12, transactionBackoffMs: 2 });
+  const orders = new DynamoDbOrderRepository(client, w.tables.names.orders, w.tables.names.inventory, { attempts: 12, backoffMs: 2 });
   const stock = new DynamoDbStockRepository(client, w.tables.names.inventory, w.tables.names.idempotency, { attempts: 12, backoffMs: 2 });
   const events = new RecordingPublisher();
   const deps = { orders, events, clock: w.clock };
