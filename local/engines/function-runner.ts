@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Clock, systemClock } from '../clock';
 import { InvokeError, InvokeResult, Invoker } from './invoker';
+import { Faults, NO_FAULTS } from '../faults/faults';
 
 export const WORKER_SCRIPT = path.join(__dirname, 'function-worker.js');
 /** Synchronous invocation payload limit (request and response) of Lambda: 6 MB. */
@@ -60,6 +61,8 @@ export interface LocalFunctionOptions {
   initTimeoutMs?: number;
   /** Response size limit (default 6 MB, as synchronous invocation). */
   maxResponseBytes?: number;
+  /** Fault injection (lambda.error, lambda.timeout, lambda.crash, lambda.coldStart); default none. */
+  faults?: Faults;
 }
 
 export interface InvocationReport {
@@ -88,7 +91,8 @@ type Outcome =
   | { kind: 'result'; payload: string; heapUsedMB?: number }
   | { kind: 'error'; error: InvokeError; heapUsedMB?: number }
   | { kind: 'fatal'; error: InvokeError }
-  | { kind: 'exit'; code: number; cause?: Error };
+  | { kind: 'exit'; code: number; cause?: Error }
+  | { kind: 'died' };
 
 type WorkerMessage =
   | { type: 'log'; stream: 'stdout' | 'stderr'; text: string }
@@ -96,7 +100,8 @@ type WorkerMessage =
   | { type: 'init-error'; error: InvokeError }
   | { type: 'result'; requestId: string; payload: string; heapUsedMB?: number }
   | { type: 'error'; requestId: string; error: InvokeError; heapUsedMB?: number }
-  | { type: 'fatal'; requestId?: string; error: InvokeError };
+  | { type: 'fatal'; requestId?: string; error: InvokeError }
+  | { type: 'died'; requestId?: string; awsCalls: number };
 
 function runtimeMajor(runtime: string): number {
   const match = /nodejs(\d+)/.exec(runtime);
@@ -119,6 +124,8 @@ class ExecutionEnvironment {
   initDurationMs?: number;
   /** True until the first invocation has reported the cold start. */
   cold = true;
+  /** Injected INIT latency (lambda.coldStart), added once before the first invocation. */
+  extraInitMs = 0;
   readonly ready: Promise<void>;
   private readonly worker: Worker;
   private pending?: { requestId: string; settle: (outcome: Outcome) => void };
@@ -182,6 +189,11 @@ class ExecutionEnvironment {
           this.state = 'dead';
           this.pending?.settle({ kind: 'fatal', error: message.error });
           break;
+        case 'died':
+          // An injected crash or timeout: the worker exits right after.
+          this.state = 'dead';
+          this.pending?.settle({ kind: 'died' });
+          break;
       }
     });
     this.worker.on('error', (error) => {
@@ -202,7 +214,7 @@ class ExecutionEnvironment {
   }
 
   /** Runs one invocation; resolves with what the worker answered, or how it died. */
-  run(message: { requestId: string; event: string; deadlineMs: number; invokedFunctionArn: string }): Promise<Outcome> {
+  run(message: { requestId: string; event: string; deadlineMs: number; invokedFunctionArn: string; dieAfterAwsCalls?: number }): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       if (this.exitCode !== undefined) {
         // Died between being handed out and this call (a crash while idle): nothing will answer.
@@ -275,6 +287,7 @@ export class LocalFunction implements Invoker {
   readonly logGroupName: string;
   private readonly logFormat: LogFormat;
   private readonly clock: Clock;
+  private readonly faults: Faults;
   private readonly options: LocalFunctionOptions;
   private readonly environments = new Set<ExecutionEnvironment>();
   private readonly idle: ExecutionEnvironment[] = [];
@@ -299,6 +312,7 @@ export class LocalFunction implements Invoker {
     this.logGroupName = options.logGroupName ?? `/aws/lambda/${options.name}`;
     this.logFormat = options.logFormat ?? 'Text';
     this.clock = options.clock ?? systemClock();
+    this.faults = options.faults ?? NO_FAULTS;
   }
 
   stats(): LocalFunctionStats {
@@ -373,6 +387,18 @@ export class LocalFunction implements Invoker {
 
   /** Waits for a new environment's INIT; answers the failed invocation if INIT fails. */
   private async awaitInit(env: ExecutionEnvironment): Promise<InvokeResult | undefined> {
+    const failure = await this.awaitReady(env);
+    if (!failure && env.extraInitMs > 0) {
+      // A slow cold start (injected): INIT takes, and is reported, that much longer.
+      const extra = env.extraInitMs;
+      env.extraInitMs = 0;
+      await new Promise((resolve) => setTimeout(resolve, extra));
+      env.initDurationMs = (env.initDurationMs ?? 0) + extra;
+    }
+    return failure;
+  }
+
+  private async awaitReady(env: ExecutionEnvironment): Promise<InvokeResult | undefined> {
     if (env.initDurationMs !== undefined) return undefined;
     const initTimeoutMs = this.options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
@@ -411,15 +437,21 @@ export class LocalFunction implements Invoker {
     const timeoutMs = this.timeoutSeconds * 1000;
     const started = performance.now();
     const deadlineMs = Date.now() + timeoutMs;
+    const fault = this.faultFor();
     let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      env.run({ requestId, event: payload, deadlineMs, invokedFunctionArn: this.invokedFunctionArn }),
+    const ran =
+      fault?.kind === 'lambda.error'
+        ? Promise.resolve<Outcome>({ kind: 'error', error: errorOf('InjectedFaultError', 'the function failed (injected fault lambda.error)') })
+        : env.run({ requestId, event: payload, deadlineMs, invokedFunctionArn: this.invokedFunctionArn, dieAfterAwsCalls: fault?.dieAfterAwsCalls });
+    let outcome = await Promise.race([
+      ran,
       new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), timeoutMs);
       }),
     ]);
     clearTimeout(timer);
     const durationMs = performance.now() - started;
+    if (fault?.kind === 'lambda.timeout' && outcome !== 'timeout' && (outcome.kind === 'died' || outcome.kind === 'exit')) outcome = 'timeout';
 
     let result: InvokeResult;
     let status: InvocationReport['status'] = 'error';
@@ -440,6 +472,9 @@ export class LocalFunction implements Invoker {
       result = { ok: false, error: outcome.error, durationMs };
     } else if (outcome.kind === 'fatal') {
       result = { ok: false, error: outcome.error, durationMs };
+    } else if (outcome.kind === 'died' || fault?.kind === 'lambda.crash') {
+      // What Lambda reports for a sandbox killed mid-invocation (out of memory, crashed runtime).
+      result = { ok: false, error: errorOf('Runtime.ExitError', `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`), durationMs };
     } else {
       result = { ok: false, error: env.exitError(outcome.code, outcome.cause, requestId), durationMs };
     }
@@ -461,6 +496,19 @@ export class LocalFunction implements Invoker {
       // a consumer's failure is not the function's
     }
     return result;
+  }
+
+  /** At most one fault per invocation: error (no handler run), timeout or crash (the environment dies after k AWS calls). */
+  private faultFor(): { kind: 'lambda.error' | 'lambda.timeout' | 'lambda.crash'; dieAfterAwsCalls?: number } | undefined {
+    const f = this.faults;
+    if (f.inject('lambda.error', this.name)) return { kind: 'lambda.error' };
+    if (f.inject('lambda.crash', this.name)) {
+      return { kind: 'lambda.crash', dieAfterAwsCalls: f.parameter('lambda.crash', this.name, 'afterAwsCalls') ?? 1 + Math.floor(f.random('lambda.crash', this.name) * 3) };
+    }
+    // A timeout strikes somewhere in the invocation: after 0 to 3 AWS calls (or at its end), without waiting out
+    // the real timeout, so a fault profile does not make every run as slow as its slowest function's timeout.
+    if (f.inject('lambda.timeout', this.name)) return { kind: 'lambda.timeout', dieAfterAwsCalls: Math.floor(f.random('lambda.timeout', this.name) * 4) };
+    return undefined;
   }
 
   private acquire(): Promise<ExecutionEnvironment> {
@@ -502,6 +550,7 @@ export class LocalFunction implements Invoker {
         if (at >= 0) this.idle.splice(at, 1);
       },
     );
+    if (this.faults.inject('lambda.coldStart', this.name)) env.extraInitMs = this.faults.parameter('lambda.coldStart', this.name, 'latencyMs') ?? 1000;
     this.environments.add(env);
     return env;
   }

@@ -12,7 +12,10 @@
  *                     { type: 'error', requestId, error, heapUsedMB }       the handler failed; environment stays warm
  *                     { type: 'fatal', requestId?, error }                  uncaught exception / unhandled rejection;
  *                                                                           the worker exits right after
- *   parent -> worker  { type: 'invoke', requestId, event, deadlineMs, invokedFunctionArn }   event: JSON text
+ *                     { type: 'died', requestId, awsCalls }                 an injected fault ended the environment
+ *   parent -> worker  { type: 'invoke', requestId, event, deadlineMs, invokedFunctionArn, dieAfterAwsCalls? }
+ *                     event: JSON text; dieAfterAwsCalls (fault injection): the environment exits right after the
+ *                     k-th HTTP(S) response of the invocation has been read, or at the end if it makes fewer calls
  */
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
@@ -167,6 +170,40 @@ process.on('unhandledRejection', (reason) => {
   process.exit(128);
 });
 
+// ---- fault injection: die right after the k-th AWS call of an invocation took effect ----
+// Every AWS SDK call is an HTTP(S) request (the SDK's handler reads node:http / node:https `request` when first used,
+// so wrapping them here, before the handler loads, sees every call). A call counts when its response has been read:
+// the service has done its part, and the function dies before it can act on the answer, as an OOM-killed or
+// timed-out sandbox does.
+let awsCalls = 0;
+let dieAfterAwsCalls; // undefined: no fault for the invocation in flight
+function die() {
+  parentPort.postMessage({ type: 'died', requestId: currentRequestId, awsCalls });
+  process.exit(137);
+}
+for (const moduleName of ['node:http', 'node:https']) {
+  const transport = require(moduleName);
+  const original = transport.request;
+  transport.request = function request(...args) {
+    const req = original.apply(this, args);
+    const invocation = currentRequestId;
+    req.on('response', (res) => {
+      res.on('end', () => {
+        if (invocation !== currentRequestId) return;
+        awsCalls++;
+        if (dieAfterAwsCalls !== undefined && awsCalls >= dieAfterAwsCalls) die();
+      });
+    });
+    return req;
+  };
+  // http.get calls the module's own request, not the export: route it through the counting one.
+  transport.get = function get(...args) {
+    const req = transport.request(...args);
+    req.end();
+    return req;
+  };
+}
+
 // ---- INIT: load the handler once per environment ----
 function parseHandler(handlerString) {
   if (handlerString.includes('..')) {
@@ -250,6 +287,8 @@ function callbackSettle(settle, err, result) {
 /** outcome: { error } (any thrown value, even undefined) or { result }. */
 function respond(requestId, outcome) {
   currentRequestId = requestId;
+  // A fault due after more calls than the invocation made strikes at its end: the work is done, the answer is lost.
+  if (dieAfterAwsCalls !== undefined) die();
   const { result } = outcome;
   if ('error' in outcome) {
     const { error } = outcome;
@@ -278,6 +317,9 @@ function respond(requestId, outcome) {
 function invoke(handler, message) {
   const { requestId } = message;
   currentRequestId = requestId;
+  awsCalls = 0;
+  dieAfterAwsCalls = message.dieAfterAwsCalls;
+  if (dieAfterAwsCalls === 0) return die();
   let settled = false;
   const settle = (outcome) => {
     if (settled) return;
