@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkJava } from './requirements';
 import { RuntimeOptions, startRuntime } from './runtime';
+import { FaultPlan, readFaultPlan } from './faults/fault-plan';
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -19,6 +20,7 @@ const USAGE = `Usage: npm start -- [options]
   -c key=value        CDK context for synth (repeatable), e.g. -c paymentWindowSeconds=60
   --function-logs F   append every function's log lines to F (default .local/functions.log; "-" for stdout)
   --assembly DIR      run an existing cloud assembly (e.g. cdk.out of \`npx cdk synth\`) instead of synthesizing
+  --faults F          inject faults from a plan (JSON or YAML, seeded; see docs/faults.md), e.g. local/faults/mild.yaml
   -h, --help          this text`;
 
 function fail(message: string): never {
@@ -26,7 +28,7 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: string } {
+export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: string; faults?: FaultPlan } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -40,6 +42,7 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
         'outputs-file': { type: 'string' },
         'function-logs': { type: 'string' },
         assembly: { type: 'string' },
+        faults: { type: 'string' },
         context: { type: 'string', short: 'c', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -69,7 +72,16 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
     if (eq < 1) fail(`-c expects key=value, got ${pair}`);
     context[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
+  let faults: FaultPlan | undefined;
+  if (v.faults !== undefined) {
+    try {
+      faults = readFaultPlan(v.faults);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
   return {
+    faults,
     port: port('port', v.port) ?? 3000,
     awsPort: port('aws-port', v['aws-port']) ?? 4566,
     dataDir: v['data-dir'],
@@ -103,13 +115,27 @@ async function main(): Promise<void> {
   }
   if (!options.useAssembly) process.stdout.write('synthesizing the app (cdk-nag on, local esbuild)...\n');
   const runtime = await startRuntime({ ...options, functionLog });
+  if (runtime.faults.active) {
+    process.stdout.write(`faults on (seed ${runtime.faults.plan.seed}): counts at GET ${runtime.endpoints.aws}/_local/faults and at stop\n`);
+  }
+  const killAfter = options.faults?.process.killAfterSeconds;
+  if (killAfter !== undefined) {
+    // The fault plan's process kill: no cleanup runs, as when the host dies; restart on the same --data-dir to resume.
+    setTimeout(() => {
+      process.stdout.write(`fault    process.kill: SIGKILL after ${killAfter}s (pid ${process.pid})\n`);
+      process.kill(process.pid, 'SIGKILL');
+    }, killAfter * 1000);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`${signal}: stopping (in-flight messages finish or return to their queue)...\n`);
     runtime.stop().then(
-      () => process.exit(0),
+      () => {
+        if (runtime.faults.active) process.stdout.write(`faults injected: ${JSON.stringify(runtime.faults.counts())}\n`);
+        process.exit(0);
+      },
       (error) => {
         process.stderr.write(`stop failed: ${(error as Error).message}\n`);
         process.exit(1);

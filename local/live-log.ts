@@ -2,6 +2,7 @@
 import type { SqsBatchInfo } from './engines/sqs-event-source';
 import type { StreamBatchInfo } from './engines/dynamodb-stream-event-source';
 import type { Execution } from './engines/state-machines';
+import type { InjectedFault } from './faults/fault-plan';
 
 const time = () => new Date().toISOString().slice(11, 23);
 
@@ -59,6 +60,10 @@ export class LiveLog {
 
   schedule(name: string, error?: Error): void {
     this.line('schedule', `${name} fired${error ? `, failed: ${error.message}` : ''}`);
+  }
+
+  fault(f: InjectedFault): void {
+    this.line('fault', `${f.kind} ${f.target}${f.operation ? ` ${f.operation}` : ''} #${f.n}`);
   }
 
   warn(text: string): void {
