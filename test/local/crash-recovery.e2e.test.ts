@@ -3,59 +3,36 @@
  * every accepted order is still there and reaches an outcome, queued work resumes, the stock adds up, and a client
  * retrying its unanswered requests with the same Idempotency-Key gets exactly one order each.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { RuntimeProcess, startRuntimeProcess } from '../../local/runtime-process';
 import { synthesize } from '../../local/synth';
 import { eventually } from '../support/eventually';
 
 jest.setTimeout(150_000);
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const work = mkdtempSync(path.join(tmpdir(), 'order-pipeline-crash-'));
 const assembly = path.join(work, 'cdk.out');
 const outputsFile = path.join(work, 'outputs.json');
 const ORDERS = 40;
 const STOCK = 50;
 
-interface Started {
-  child: ChildProcess;
-  api: string;
-  stdout: () => string;
+/** Starts the CLI as a user would (node + tsx), on free ports, through the runtime's process API. */
+function startCli(): Promise<RuntimeProcess> {
+  return startRuntimeProcess({
+    args: ['--assembly', assembly, '--data-dir', path.join(work, 'data'), '--port', '0', '--aws-port', '0', '--time-scale', '30', '--outputs-file', outputsFile, '--function-logs', path.join(work, 'functions.log')],
+  });
 }
 
-/** Starts the CLI as a user would (node + tsx), on free ports, and waits for its ready line. */
-async function startCli(): Promise<Started> {
-  rmSync(outputsFile, { force: true });
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'local/cli.ts', '--assembly', assembly, '--data-dir', path.join(work, 'data'), '--port', '0', '--aws-port', '0', '--time-scale', '30', '--outputs-file', outputsFile, '--function-logs', path.join(work, 'functions.log')],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
-  );
-  let out = '';
-  child.stdout!.on('data', (chunk) => (out += chunk));
-  child.stderr!.on('data', (chunk) => (out += chunk));
-  const deadline = Date.now() + 60_000;
-  while (!/^ready in/m.test(out) || !existsSync(outputsFile)) {
-    if (child.exitCode !== null) throw new Error(`the runtime exited early (${child.exitCode}):\n${out}`);
-    if (Date.now() > deadline) throw new Error(`not ready after 60 s:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const outputs = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>;
-  return { child, api: Object.values(outputs)[0].ApiUrl, stdout: () => out };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
+const apiOf = (started: RuntimeProcess) => Object.values(started.outputs)[0].ApiUrl;
 
 async function call(api: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(new URL(route, api), { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-let running: ChildProcess | undefined;
+let running: RuntimeProcess | undefined;
 
 beforeAll(() => {
   // A PENDING order is re-published after 2 s if its OrderPlaced was lost downstream; the sweep runs every 2 s here.
@@ -63,17 +40,14 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  if (running && running.exitCode === null) {
-    running.kill('SIGKILL');
-    await exited(running);
-  }
+  await running?.kill9();
   rmSync(work, { recursive: true, force: true });
 });
 
 test('kill -9 mid-load, restart on the same data directory: nothing accepted is lost, nothing is done twice', async () => {
   const first = await startCli();
-  running = first.child;
-  expect((await call(first.api, 'PUT', 'inventory/crash-sku', { available: STOCK })).status).toBe(201);
+  running = first;
+  expect((await call(apiOf(first), 'PUT', 'inventory/crash-sku', { available: STOCK })).status).toBe(201);
 
   const requests = Array.from({ length: ORDERS }, (_, i) => ({ key: `crash-${i}`, body: { customerId: 'c-crash', items: [{ sku: 'crash-sku', quantity: 1 + (i % 3) }] } }));
   const answers = new Map<string, number>();
@@ -81,7 +55,7 @@ test('kill -9 mid-load, restart on the same data directory: nothing accepted is 
     requests.map(async (r, i) => {
       await new Promise((resolve) => setTimeout(resolve, i * 15));
       try {
-        answers.set(r.key, (await call(first.api, 'POST', 'orders', r.body, { 'idempotency-key': r.key })).status);
+        answers.set(r.key, (await call(apiOf(first), 'POST', 'orders', r.body, { 'idempotency-key': r.key })).status);
       } catch {
         // The process died under this request: its outcome is unknown to the client.
       }
@@ -89,22 +63,21 @@ test('kill -9 mid-load, restart on the same data directory: nothing accepted is 
   );
   // Kill once some orders are accepted and others are still arriving and being processed.
   await eventually(async () => expect(answers.size).toBeGreaterThanOrEqual(ORDERS / 4), 30_000);
-  first.child.kill('SIGKILL');
-  await exited(first.child);
+  await first.kill9();
   await load;
   const accepted = [...answers].filter(([, status]) => status === 201).map(([key]) => key);
   expect(accepted.length).toBeGreaterThan(0);
   expect(accepted.length).toBeLessThan(ORDERS);
 
   const second = await startCli();
-  running = second.child;
+  running = second;
   // The client retries every request it has no answer for (or that failed), with the same key.
   const orderIds = new Map<string, string>();
   // Any answer but 201 (a 5xx while the runtime came up, a connection refused) is retried with the same key.
   await Promise.all(
     requests.map((r) =>
       eventually(async () => {
-        const answer = await call(second.api, 'POST', 'orders', r.body, { 'idempotency-key': r.key });
+        const answer = await call(apiOf(second), 'POST', 'orders', r.body, { 'idempotency-key': r.key });
         expect(answer.status).toBe(201);
         orderIds.set(r.key, String(answer.body.orderId));
       }, 60_000),
@@ -119,7 +92,7 @@ test('kill -9 mid-load, restart on the same data directory: nothing accepted is 
     const listed: { orderId: string; status: string; items: { quantity: number }[] }[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await call(second.api, 'GET', `orders?customerId=c-crash&limit=100${nextToken ? `&nextToken=${encodeURIComponent(nextToken)}` : ''}`);
+      const page = await call(apiOf(second), 'GET', `orders?customerId=c-crash&limit=100${nextToken ? `&nextToken=${encodeURIComponent(nextToken)}` : ''}`);
       listed.push(...(page.body.items as typeof listed));
       nextToken = page.body.nextToken as string | undefined;
     } while (nextToken);
@@ -128,11 +101,10 @@ test('kill -9 mid-load, restart on the same data directory: nothing accepted is 
     return listed;
   }, 60_000);
   const reservedUnits = final.filter((o) => o.status === 'RESERVED').reduce((sum, o) => sum + o.items[0].quantity, 0);
-  const level = (await call(second.api, 'GET', 'inventory/crash-sku')).body;
+  const level = (await call(apiOf(second), 'GET', 'inventory/crash-sku')).body;
   expect(level).toMatchObject({ reserved: reservedUnits, available: STOCK - reservedUnits, sold: 0 });
 
   // SIGTERM stops it cleanly.
-  second.child.kill('SIGTERM');
-  expect(await exited(second.child)).toBe(0);
-  expect(second.stdout()).toContain('SIGTERM: stopping');
+  expect(await second.stop()).toBe(0);
+  expect(second.output()).toContain('SIGTERM: stopping');
 });
