@@ -3,7 +3,7 @@
  * every accepted order is still there and reaches an outcome, queued work resumes, the stock adds up, and a client
  * retrying its unanswered requests with the same Idempotency-Key gets exactly one order each.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { RuntimeProcess, startRuntimeProcess } from '../../local/runtime-process';
@@ -16,12 +16,20 @@ const work = mkdtempSync(path.join(tmpdir(), 'order-pipeline-crash-'));
 const assembly = path.join(work, 'cdk.out');
 const outputsFile = path.join(work, 'outputs.json');
 const ORDERS = 40;
+/**
+ * Every fault kind at this rate (the mild profile's 5% by default; `npm run test:faults` runs this suite at 10%),
+ * from a fixed seed: duplicates, lost PutEvents entries, throttled DynamoDB calls, functions killed after their k-th
+ * AWS call, on top of the kill -9.
+ */
+const FAULT_RATE = Number(process.env.FAULT_RATE ?? 0.05);
+const faultPlan = path.join(work, 'faults.json');
+writeFileSync(faultPlan, JSON.stringify({ seed: 'crash-recovery', rate: FAULT_RATE, rules: [{ kind: 'lambda.coldStart', rate: FAULT_RATE, latencyMs: 500 }] }));
 const STOCK = 50;
 
 /** Starts the CLI as a user would (node + tsx), on free ports, through the runtime's process API. */
 function startCli(): Promise<RuntimeProcess> {
   return startRuntimeProcess({
-    args: ['--assembly', assembly, '--data-dir', path.join(work, 'data'), '--port', '0', '--aws-port', '0', '--time-scale', '30', '--outputs-file', outputsFile, '--function-logs', path.join(work, 'functions.log')],
+    args: ['--assembly', assembly, '--data-dir', path.join(work, 'data'), '--port', '0', '--aws-port', '0', '--time-scale', '30', '--outputs-file', outputsFile, '--function-logs', path.join(work, 'functions.log'), '--faults', faultPlan],
   });
 }
 
@@ -47,7 +55,11 @@ afterAll(async () => {
 test('kill -9 mid-load, restart on the same data directory: nothing accepted is lost, nothing is done twice', async () => {
   const first = await startCli();
   running = first;
-  expect((await call(apiOf(first), 'PUT', 'inventory/crash-sku', { available: STOCK })).status).toBe(201);
+  // A client retries a failed create (a 500 from an injected fault); a retry after a create that did land finds it.
+  await eventually(async () => {
+    if ((await call(apiOf(first), 'PUT', 'inventory/crash-sku', { available: STOCK })).status === 201) return;
+    expect((await call(apiOf(first), 'GET', 'inventory/crash-sku')).body).toMatchObject({ available: STOCK });
+  });
 
   const requests = Array.from({ length: ORDERS }, (_, i) => ({ key: `crash-${i}`, body: { customerId: 'c-crash', items: [{ sku: 'crash-sku', quantity: 1 + (i % 3) }] } }));
   const answers = new Map<string, number>();
@@ -101,10 +113,15 @@ test('kill -9 mid-load, restart on the same data directory: nothing accepted is 
     return listed;
   }, 60_000);
   const reservedUnits = final.filter((o) => o.status === 'RESERVED').reduce((sum, o) => sum + o.items[0].quantity, 0);
-  const level = (await call(apiOf(second), 'GET', 'inventory/crash-sku')).body;
-  expect(level).toMatchObject({ reserved: reservedUnits, available: STOCK - reservedUnits, sold: 0 });
+  await eventually(async () => {
+    const level = await call(apiOf(second), 'GET', 'inventory/crash-sku');
+    expect(level.body).toMatchObject({ reserved: reservedUnits, available: STOCK - reservedUnits, sold: 0 });
+  });
 
   // SIGTERM stops it cleanly.
   expect(await second.stop()).toBe(0);
   expect(second.output()).toContain('SIGTERM: stopping');
+  const counts = /^faults injected: (.*)$/m.exec(second.output())?.[1];
+  console.log(`faults at ${FAULT_RATE} after the restart: ${counts}`);
+  if (FAULT_RATE > 0) expect(JSON.parse(counts ?? '{}').total).toBeGreaterThan(0);
 });
