@@ -29,16 +29,6 @@ const QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:orders-target`;
 const DLQ_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:orders-dlq`;
 const RULE_ARN = `arn:aws:events:${REGION}:${ACCOUNT}:rule/orders`;
 
-const DOCS = {
-  putEvents: 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevents.html',
-  putEventsApi: 'https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html',
-  resultEntry: 'https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html',
-  entrySize: 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevents.html#eb-putevent-size',
-  dlq: 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html',
-  retry: 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html',
-  transform: 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html',
-};
-void DOCS;
 
 type Behaviour = (attempt: number, arn: string, payload: string) => void | Promise<void>;
 
@@ -124,9 +114,10 @@ const throttled: Behaviour = () => {
 const entry = (n: number, extra: Partial<PutEventsEntry> = {}): PutEventsEntry => ({ Source: 'shop.orders', DetailType: 'OrderPlaced', Detail: JSON.stringify({ n }), ...extra });
 
 describe('PutEvents: per-entry failures (fault seam)', () => {
-  // eb-putevents.html "Handling failures with PutEvents": a failed entry carries ErrorCode/ErrorMessage, the others
-  // an EventId, FailedEntryCount counts the failures, and the answer is still 200. The example's failed entry is
-  // {"ErrorCode": "InternalFailure", "ErrorMessage": "Internal Service Failure"}.
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevents.html#eb-failure-handling ("Handling failures
+  // with PutEvents"): a failed entry carries ErrorCode/ErrorMessage, the others an EventId, FailedEntryCount counts the
+  // failures, and the answer is still 200. The example's failed entry is {"ErrorCode": "InternalFailure",
+  // "ErrorMessage": "Internal Service Failure"}.
   test('events.putEventsInternalFailure: that entry fails with InternalFailure, is not put, the rest are (HTTP 200)', async () => {
     const { faults } = scriptedFaults((kind, _t, n) => kind === 'events.putEventsInternalFailure' && n === 2);
     const h = harness({ faults });
@@ -141,8 +132,9 @@ describe('PutEvents: per-entry failures (fault seam)', () => {
     expect(h.delivered.map((d) => JSON.parse(d.payload).detail.n)).toEqual([1, 3]);
   });
 
-  // API_PutEventsResultEntry.html: ThrottlingException "The request was denied due to request throttling." is a
-  // retryable entry error (the runtime's exact ErrorMessage is not documented; local choice: the documented text).
+  // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html: ThrottlingException "The
+  // request was denied due to request throttling." is a retryable entry error (the runtime's exact ErrorMessage is not
+  // documented; local choice: the documented text).
   test('events.putEventsThrottling: that entry fails with ThrottlingException and is not put', async () => {
     const { faults } = scriptedFaults((kind) => kind === 'events.putEventsThrottling');
     const h = harness({ faults });
@@ -167,8 +159,9 @@ describe('PutEvents: per-entry failures (fault seam)', () => {
 });
 
 describe('PutEvents: request limits', () => {
-  // API_PutEvents.html, Entries: "Array Members: Minimum number of 1 item. Maximum number of 10 items." A request
-  // outside that fails as a whole (HTTP 400 ValidationException), not per entry.
+  // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html, Entries: "Array Members: Minimum
+  // number of 1 item. Maximum number of 10 items." A request outside that fails as a whole (HTTP 400
+  // ValidationException), not per entry.
   test('10 entries are accepted; 11 fail the request with ValidationException', () => {
     const h = harness();
     expect(handleEventsRequest(h.bus, 'PutEvents', { Entries: Array.from({ length: 10 }, (_, i) => entry(i)) }).status).toBe(200);
@@ -184,18 +177,19 @@ describe('PutEvents: request limits', () => {
     expect(handleEventsRequest(h.bus, 'PutEvents', {})).toMatchObject({ status: 400, body: { __type: 'com.amazonaws.events#ValidationException' } });
   });
 
-  // eb-putevents.html#eb-putevent-size: Time is 14 bytes if specified; Source and DetailType their UTF-8 bytes;
-  // Detail, if specified, its UTF-8 bytes; each Resources entry its UTF-8 bytes. EventBusName does not count.
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevents.html#eb-putevent-size: Time is 14 bytes if
+  // specified; Source and DetailType their UTF-8 bytes; Detail, if specified, its UTF-8 bytes; each Resources entry its
+  // UTF-8 bytes. EventBusName does not count.
   test('entry size is computed as "Calculating PutEvents event entry size" says', () => {
     expect(putEventsEntrySize({ Source: 'com.mycompany.myapp', DetailType: 'myDetailType', Detail: '{ "key1": "value1", "key2": "value2" }' })).toBe(19 + 12 + 38);
     expect(putEventsEntrySize({ Time: '2016-01-14T01:02:03Z', Source: 'a', DetailType: 'b', Detail: '{}' })).toBe(14 + 1 + 1 + 2);
     expect(putEventsEntrySize({ Source: 'é', DetailType: '€', Detail: '{"k":"😀"}', Resources: ['resource1', 'resource2'], EventBusName: 'a-long-bus-name' })).toBe(2 + 3 + 12 + 18);
   });
 
-  // PutEvents API reference (current): "the total entry size must be less than 1MB" (it was 256KB until January
-  // 2026). The limit is on the request's entries together. Recorded against AWS: an entry of exactly 1,048,576 bytes
-  // is accepted, one byte more fails with ValidationException "Total size of the entries in the request is over the
-  // limit."
+  // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html (current): "the total entry size
+  // must be less than 1MB" (it was 256KB until January 2026). The limit is on the request's entries together. Recorded
+  // against AWS (a third-party lab, March 2026): an entry of exactly 1,048,576 bytes is accepted, one byte more fails
+  // with ValidationException "Total size of the entries in the request is over the limit."
   test('entries of 1,048,576 bytes together are accepted; one byte more fails the whole request', () => {
     const h = harness();
     const sized = (bytes: number, n = 0): PutEventsEntry => {
@@ -215,9 +209,9 @@ describe('PutEvents: request limits', () => {
 });
 
 describe('target delivery: retries with exponential back-off and jitter, then the DLQ', () => {
-  // eb-rule-dlq.html: "By default, EventBridge retries sending the event for 24 hours and up to 185 times with an
-  // exponential back off and jitter, or randomized delay." The base and cap are not documented (local choice: full
-  // jitter, base 1 s, cap 15 min).
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html: "By default, EventBridge retries sending
+  // the event for 24 hours and up to 185 times with an exponential back off and jitter, or randomized delay." The base
+  // and cap are not documented (local choice: full jitter, base 1 s, cap 15 min).
   test('a retryable failure is retried, each wait drawn uniformly below a bound that doubles (1 s, 2 s, 4 s...) up to the cap', async () => {
     const h = harness({ random: () => 0.999999, target: { retryPolicy: { maximumRetryAttempts: 12 } } });
     h.behaviour = (n) => {
@@ -243,9 +237,12 @@ describe('target delivery: retries with exponential back-off and jitter, then th
     expect(waits).toEqual([100, 1800, 2000]);
   });
 
-  // eb-rule-dlq.html: each DLQ message carries RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, and "the Exhausted
-  // Retry Condition ... Retry Attempts" (EXHAUSTED_RETRY_CONDITION: MaximumRetryAttempts or MaximumEventAgeInSeconds;
-  // RETRY_ATTEMPTS). The DLQ holds the event itself.
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html: each DLQ message carries RULE_ARN,
+  // TARGET_ARN, ERROR_CODE, ERROR_MESSAGE and "the Exhausted Retry Condition ... Retry Attempts"
+  // (EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS). The page does not list the condition's values: MaximumRetryAttempts /
+  // MaximumEventAgeInSeconds are the RetryPolicy field names, as in the Custom Event Bus dead-letter record
+  // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-custom-bus-retry.html). The DLQ holds the event
+  // itself.
   test('MaximumRetryAttempts 2: three attempts, then the DLQ with EXHAUSTED_RETRY_CONDITION MaximumRetryAttempts and RETRY_ATTEMPTS 2', async () => {
     const h = harness({ target: { retryPolicy: { maximumRetryAttempts: 2 } } });
     h.behaviour = throttled;
@@ -298,8 +295,9 @@ describe('target delivery: retries with exponential back-off and jitter, then th
     expect(h.attempts.length).toBeLessThan(186);
   });
 
-  // eb-rule-retry-policy.html / eb-rule-dlq.html: "whichever limit is reached first". Age is measured on the
-  // runtime's scaled clock: at time scale 30, 60 simulated seconds are 2 real seconds.
+  // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html: "Retry attempts continue until
+  // either the maximum number of attempts is made or until the duration of the MaximumEventAgeInSeconds is met."
+  // Age is measured on the runtime's scaled clock: at time scale 30, 60 simulated seconds are 2 real seconds.
   test('MaximumEventAgeInSeconds 60 at time scale 30: the event expires 2 real seconds after PutEvents, on time', async () => {
     const h = harness({ scale: 30, random: () => 0.999, target: { retryPolicy: { maximumEventAgeInSeconds: 60 } } });
     h.behaviour = throttled;
@@ -316,9 +314,10 @@ describe('target delivery: retries with exponential back-off and jitter, then th
     expect(Number(h.deadLetters[0].attributes.RETRY_ATTEMPTS)).toBe(h.attempts.length - 1);
   });
 
-  // eb-rule-dlq.html: "for errors that result from missing permissions to a target, or a target resource that no
-  // longer exists, all retry attempts fail until an action is taken ... Rather than retrying, EventBridge sends these
-  // events directly to the DLQ". ERROR_CODE values from the doc's list: NO_RESOURCE, NO_PERMISSIONS.
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html: "for errors that result from missing
+  // permissions to a target, or a target resource that no longer exists, all retry attempts fail until an action is
+  // taken ... Rather than retrying, EventBridge sends these events directly to the DLQ". ERROR_CODE values from the
+  // doc's list: NO_RESOURCE, NO_PERMISSIONS.
   test.each([
     ['a missing target', () => TargetError.noResource(QUEUE_ARN), 'NO_RESOURCE'],
     ['a permission error', () => TargetError.noPermissions(QUEUE_ARN), 'NO_PERMISSIONS'],
@@ -360,8 +359,8 @@ describe('target delivery: retries with exponential back-off and jitter, then th
     expect(h.deadLetters[0].attributes).toMatchObject({ ERROR_CODE: 'SDK_CLIENT_ERROR', ERROR_MESSAGE: 'socket hang up' });
   });
 
-  // eb-rule-retry-policy.html: "If an event isn't delivered after all retry attempts are exhausted, the event is
-  // dropped" (without a DLQ).
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html: "If an event isn't delivered
+  // after all retry attempts are exhausted, the event is dropped" (without a DLQ).
   test('without a DLQ the failed event is dropped (reported, not dead-lettered)', async () => {
     const h = harness({ target: { deadLetterArn: undefined, retryPolicy: { maximumRetryAttempts: 1 } } });
     h.behaviour = throttled;
@@ -371,7 +370,8 @@ describe('target delivery: retries with exponential back-off and jitter, then th
     expect(h.failures).toEqual([expect.objectContaining({ deadLettered: false, attempts: 2 })]);
   });
 
-  // eb-rule-dlq.html: InvocationsFailedToBeSentToDLQ: a DLQ that cannot take the message loses the event.
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html: InvocationsFailedToBeSentToDLQ: a DLQ
+  // that cannot take the message loses the event.
   test('a DLQ that cannot be written: reported as not dead-lettered', async () => {
     const h = harness({ dlqFails: true });
     h.behaviour = () => {
@@ -417,7 +417,8 @@ describe('target delivery: retries with exponential back-off and jitter, then th
 });
 
 describe('input transformation', () => {
-  // eb-transform-target-input.html: the example EC2 event and Input Path of "Input transform examples".
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html: the example EC2 event and
+  // Input Path of "Input transform examples".
   const ec2 = {
     version: '0',
     id: '7bf73129-1428-4cd3-a780-95db273d1602',
@@ -456,10 +457,10 @@ describe('input transformation', () => {
     expect(JSON.parse(out)).toEqual({ instance: 'i-0123456789', state: [9, 'RUNNING', true], Transformed: 'Yes' });
   });
 
-  // "Predefined variables": aws.events.rule-arn, aws.events.rule-name, aws.events.event.ingestion-time,
-  // aws.events.event ("The original event payload as JSON (without the detail field)") and aws.events.event.json
-  // ("The full original event payload as JSON (with the detail field)"); both "can only be used as a value for a JSON
-  // field".
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html#eb-transform-input-predefined:
+  // aws.events.rule-arn, aws.events.rule-name, aws.events.event.ingestion-time, aws.events.event ("The original event
+  // payload as JSON (without the detail field)") and aws.events.event.json ("The full original event payload as JSON
+  // (with the detail field)"); both "can only be used as a value for a JSON field".
   test('"Including reserved variables in JSON": rule ARN and name filled, aws.events.event without detail, .json whole', () => {
     const out = JSON.parse(
       render('{\n  "instance" : <instance>,\n  "ruleArn" : <aws.events.rule-arn>,\n  "ruleName" : <aws.events.rule-name>,\n  "originalEvent" : <aws.events.event>,\n  "json": <aws.events.event.json>,\n  "ingested": <aws.events.event.ingestion-time>\n}'),
@@ -481,7 +482,8 @@ describe('input transformation', () => {
     expect(JSON.parse(out)).toEqual({ r: 'example' });
   });
 
-  // "Common Issues": "EventBridge doesn't escape values extracted by Input Path, when populating the Input Template".
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html#eb-transform-input-issues:
+  // "EventBridge doesn't escape values extracted by Input Path, when populating the Input Template".
   test('inside a JSON string a value is inserted as it is, not escaped', () => {
     const event = { ...ec2, detail: { note: 'say "hi"' } };
     const out = transformInput({ inputTransformer: { inputPathsMap: { note: '$.detail.note' }, inputTemplate: '{"text": "<note>"}' } }, event, context);
@@ -494,6 +496,7 @@ describe('input transformation', () => {
     expect(JSON.parse(out)).toEqual({ c: 3, ok: true, items: [{ sku: 'a' }] });
   });
 
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html#eb-transform-input-issues:
   // "If you specify a variable to match a JSON path that doesn't exist in the event, that variable isn't created and
   // won't appear in the output." Local choice: empty inside a string or text, null as a JSON value (valid JSON).
   test('a path that matches nothing: empty inside a string, null as a JSON value', () => {
@@ -501,7 +504,8 @@ describe('input transformation', () => {
     expect(JSON.parse(out)).toEqual({ a: null, b: 'xy' });
   });
 
-  // AWS::Events::Rule InputTransformer / API InputTransformer example: "InputTemplate": "<instance> is in state <status>".
+  // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_InputTransformer.html example: "InputTemplate":
+  // "<instance> is in state <status>".
   test('a text template (not JSON) takes the values as text', () => {
     const out = transformInput({ inputTransformer: { inputPathsMap: { instance: '$.detail.instance-id', status: '$.detail.state' }, inputTemplate: '<instance> is in state <status>' } }, ec2, context);
     expect(out).toBe('i-0123456789 is in state RUNNING');

@@ -226,7 +226,8 @@ describe('asynchronous invocation', () => {
   test('each invocation gets its own copy of the event', async () => {
     const h = harness(['error', 'ok']);
     const event = { items: [1] };
-    // The first invocation may start before invokeAsync returns; neither it nor the retry sees the caller's later change.
+    // The first invocation may start before invokeAsync returns; neither it nor the retry sees the caller's later
+    // change.
     h.engine.invokeAsync(event);
     event.items.push(2);
     await h.clock.runAll();
