@@ -1,6 +1,6 @@
 /** EventBridge's AWS JSON 1.1 API over the local bus: PutEvents, TestEventPattern, ListRules, DescribeRule. */
 import { AwsError, AwsJsonResponse, errorResponse, ok } from './aws-json';
-import { EventBusEngine, RuleSpec } from './event-bus';
+import { EventBusEngine, PutEventsEntry, RuleSpec } from './event-bus';
 import { testEventPattern } from './event-pattern';
 
 const NAMESPACE = 'com.amazonaws.events';
@@ -20,9 +20,8 @@ export function handleEventsRequest(engine: EventBusEngine, operation: string, b
   try {
     switch (operation) {
       case 'PutEvents': {
-        const entries = body.Entries;
-        if (!Array.isArray(entries) || entries.length < 1 || entries.length > 10) throw new AwsError('ValidationException', 'Entries must hold 1 to 10 entries');
-        return ok(engine.putEvents(entries));
+        // 1 to 10 entries of at most 1 MB together, else ValidationException (HTTP 400); per-entry errors answer 200.
+        return ok(engine.putEvents(body.Entries as PutEventsEntry[]));
       }
       case 'TestEventPattern': {
         if (typeof body.EventPattern !== 'string' || typeof body.Event !== 'string') throw new AwsError('ValidationException', 'EventPattern and Event are required strings');
