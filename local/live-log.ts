@@ -3,6 +3,7 @@ import type { SqsBatchInfo } from './engines/sqs-event-source';
 import type { StreamBatchInfo } from './engines/dynamodb-stream-event-source';
 import type { Execution } from './engines/state-machines';
 import type { InjectedFault } from './faults/fault-plan';
+import type { DeliveryFailure } from './engines/event-bus';
 
 const time = () => new Date().toISOString().slice(11, 23);
 
@@ -49,8 +50,10 @@ export class LiveLog {
     this.line('stream', `${info.functionName} <- ${info.tableName} stream: ${info.sequenceNumbers.length} record(s) ${info.outcome}${why}`);
   }
 
-  deliveryFailure(info: { rule: string; target: string; error: string; deadLettered: boolean }): void {
-    this.line('deliver', `rule ${info.rule} -> ${info.target} failed: ${info.error}${info.deadLettered ? ' (sent to the target DLQ)' : ' (dropped: no DLQ)'}`);
+  deliveryFailure(info: DeliveryFailure): void {
+    const why = info.exhaustedRetryCondition ? `, ${info.exhaustedRetryCondition} reached` : '';
+    const where = info.deadLettered ? 'sent to the target DLQ' : 'dropped: no DLQ, or the DLQ could not be written';
+    this.line('deliver', `rule ${info.rule} -> ${info.target} failed after ${info.attempts} attempt(s): ${info.code} ${info.error}${why} (${where})`);
   }
 
   execution(name: string, e: Execution): void {

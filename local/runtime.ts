@@ -23,6 +23,7 @@ import { StateMachineEngine } from './engines/state-machines';
 import { TablesEngine } from './engines/tables';
 import { FaultInjector, FaultPlanInput, parseFaultPlan } from './faults/fault-plan';
 import { Engines, Provisioning } from './provision/context';
+import { provisionAsyncInvocations } from './provision/async-invocations';
 import { provisionEventBus } from './provision/event-bus';
 import { provisionEventSources } from './provision/event-sources';
 import { provisionFunctions } from './provision/functions';
@@ -100,6 +101,7 @@ const RUN = new Set([
   'AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable', 'AWS::SQS::Queue', 'AWS::Events::EventBus', 'AWS::Events::Rule',
   'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping', 'AWS::ApiGatewayV2::Api', 'AWS::ApiGatewayV2::Route',
   'AWS::ApiGatewayV2::Integration', 'AWS::ApiGatewayV2::Stage', 'AWS::StepFunctions::StateMachine', 'AWS::Scheduler::Schedule',
+  'AWS::Lambda::EventInvokeConfig',
 ]);
 /** Resource types with nothing to run locally (permissions, telemetry, encryption): accepted silently. */
 const INERT = new Set([
@@ -171,6 +173,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
       if (!name || !queues.hasQueue(name)) throw new Error(`dead-letter queue ${dlqArn} does not exist`);
       queues.sendMessage(name, { body: payload, messageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])) });
     },
+    faults,
+    journalDirectory: dataDir && path.join(dataDir, 'events'),
     onEvent: ({ event, matchedRules }) => live.event(event, matchedRules),
     onDeliveryFailure: (info) => live.deliveryFailure(info),
   });
@@ -181,7 +185,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     throttle: stageThrottle({ resources, properties }),
     onRequest: (info) => live.request(info),
   });
-  const engines: Engines = { tables, queues, bus, httpApi, functions: new Map(), invokers: new Map(), stateMachines: new Map(), eventSources: [], streamSources: [] };
+  const engines: Engines = { tables, queues, bus, httpApi, functions: new Map(), invokers: new Map(), asyncInvocations: new Map(), stateMachines: new Map(), eventSources: [], streamSources: [] };
   const endpoint: AwsEndpoint = new AwsEndpoint({
     sqs: (target, body) => handleSqsRequest(queues, target, body, { endpoint: queues.endpoint, region }),
     events: (operation, body) => handleEventsRequest(bus, operation, body),
@@ -237,12 +241,16 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
       functionLog: options.functionLog,
       wrapInvoker: options.wrapInvoker,
     });
+    provisionAsyncInvocations(provisioning);
     provisionEventBus(provisioning);
     provisionStateMachines(provisioning);
     provisionHttpRoutes(provisioning);
     await provisionEventSources(provisioning);
     provisionSchedules(provisioning);
     const outputs = writeOutputs(provisioning, outputsFile);
+    // Work a killed process left pending resumes once every target exists.
+    engines.asyncInvocations.forEach((a) => a.start());
+    bus.start();
 
     warnings.forEach((w) => live.warn(w));
     live.ready({ httpApi: endpoints.httpApi, aws: endpoints.aws, outputsFile, dataDir, seconds: (Date.now() - started) / 1000, timeScale: clock.scale });

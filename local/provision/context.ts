@@ -17,6 +17,7 @@ import { DynamoDBStreamEventSource } from '../engines/dynamodb-stream-event-sour
 import { StateMachineEngine } from '../engines/state-machines';
 import { TablesEngine } from '../engines/tables';
 import { Faults } from '../faults/faults';
+import { LambdaAsyncInvoke } from '../engines/lambda-async-invoke';
 import { LiveLog } from '../live-log';
 
 export interface Engines {
@@ -28,6 +29,8 @@ export interface Engines {
   functions: Map<string, LocalFunction>;
   /** The functions as callers reach them (wrapped by `wrapInvoker` when asked). */
   invokers: Map<string, Invoker>;
+  /** Each function's asynchronous invocation queue (rule and schedule targets), by function name. */
+  asyncInvocations: Map<string, LambdaAsyncInvoke>;
   stateMachines: Map<string, StateMachineEngine>;
   eventSources: SqsEventSource[];
   streamSources: DynamoDBStreamEventSource[];

@@ -20,7 +20,8 @@ export function provisionEventBus(p: Provisioning): void {
     };
     bus.addRule(rule);
   }
-  p.onStop(() => bus.drain());
+  // stop, not drain: a retry can wait hours of simulated time; journaled deliveries resume at the next start.
+  p.onStop(() => bus.stop());
 }
 
 function targetSpec(t: Record<string, unknown>): TargetSpec {

@@ -3,6 +3,7 @@
  * Lambda function an asynchronous invocation, a state machine an execution. A missing target is an error the
  * caller turns into its own failure path (retry, dead-letter queue).
  */
+import { TargetError } from '../engines/event-bus';
 import { Provisioning } from './context';
 
 export async function deliverToTarget(p: Pick<Provisioning, 'engines' | 'invoker'>, arn: string, payload: string): Promise<void> {
@@ -10,22 +11,28 @@ export async function deliverToTarget(p: Pick<Provisioning, 'engines' | 'invoker
   if (service === 'sqs') {
     const queues = p.engines.queues;
     const name = queues.queueNameFromArn(arn);
-    if (!name || !queues.hasQueue(name)) throw new Error(`NonExistentQueue: ${arn}`);
+    if (!name || !queues.hasQueue(name)) throw TargetError.noResource(arn, `NonExistentQueue: ${arn}`);
     queues.sendMessage(name, { body: payload, senderId: 'AIDAEVENTBRIDGE' });
     return;
   }
   if (service === 'lambda') {
-    const fn = p.invoker(arn);
-    if (!fn) throw new Error(`ResourceNotFoundException: ${arn}`);
-    // Asynchronous invoke: accepted once queued; the function's own errors do not fail the delivery.
-    void fn.invoke(JSON.parse(payload));
+    const async = p.engines.asyncInvocations.get(arn.split(':')[6]);
+    if (!async) throw TargetError.noResource(arn, `ResourceNotFoundException: Function not found: ${arn}`);
+    let event: unknown;
+    try {
+      event = JSON.parse(payload);
+    } catch {
+      throw new TargetError('INVALID_JSON', `the input to ${arn} is not valid JSON`, false);
+    }
+    // Asynchronous invoke: accepted once queued (Lambda retries the function's errors itself); not a delivery failure.
+    async.invokeAsync(event);
     return;
   }
   if (service === 'states') {
     const machine = p.engines.stateMachines.get(arn);
-    if (!machine) throw new Error(`StateMachineDoesNotExist: ${arn}`);
+    if (!machine) throw TargetError.noResource(arn, `StateMachineDoesNotExist: ${arn}`);
     await machine.start(JSON.parse(payload));
     return;
   }
-  throw new Error(`targets of service ${service} are not supported locally (${arn})`);
+  throw new TargetError('INVALID_PARAMETER', `targets of service ${service} are not supported locally (${arn})`, false);
 }
