@@ -1,8 +1,14 @@
-/** Step Functions' AWS JSON 1.0 API over the local engines: StartExecution, DescribeExecution, ListExecutions. */
+/**
+ * Step Functions' AWS JSON 1.0 API over the local engines: StartExecution, DescribeExecution, ListExecutions.
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html
+ */
 import { AwsError, AwsJsonResponse, errorResponse, ok } from './aws-json';
 import { Execution, StateMachineEngine } from './state-machines';
 
 const NAMESPACE = 'com.amazonaws.states';
+/** ListExecutions' statusFilter values (ExecutionStatus); PENDING_REDRIVE is valid and matches nothing locally. */
+const STATUS_FILTERS = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
 const seconds = (ms?: number) => (ms === undefined ? undefined : ms / 1000);
 
 function view(e: Execution) {
@@ -47,9 +53,16 @@ export async function handleSfnRequest(machines: Map<string, StateMachineEngine>
       }
       case 'DescribeExecution': {
         const e = execution(body.executionArn);
+        // output only when SUCCEEDED; error and cause only when FAILED (a TIMED_OUT execution has neither).
         return ok({ ...view(e), input: e.input, output: e.output, error: e.error, cause: e.cause });
       }
       case 'ListExecutions': {
+        if (body.statusFilter !== undefined && !STATUS_FILTERS.includes(String(body.statusFilter))) {
+          throw new AwsError(
+            'ValidationException',
+            `1 validation error detected: Value '${String(body.statusFilter)}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${STATUS_FILTERS.join(', ')}]`,
+          );
+        }
         const m = machine(body.stateMachineArn);
         const list = [...m.executions.values()].filter((e) => !body.statusFilter || e.status === body.statusFilter).sort((a, b) => b.startDate - a.startDate);
         return ok({ executions: list.slice(0, Number(body.maxResults ?? 100) || 100).map(view) });
