@@ -389,6 +389,16 @@ describe('Lambda task errors as Step Functions names them', () => {
     expect(JSON.parse(execution.cause!)).toMatchObject({ errorType: 'ValidationError', errorMessage: 'failure 1' });
   });
 
+  // https://docs.aws.amazon.com/step-functions/latest/dg/state-fail.html
+  it('the execution\'s error and cause are the failing state\'s: a Fail state\'s Error/Cause, a function error from inside a Parallel branch', async () => {
+    const clock = new FakeClock();
+    const failState = await run({ StartAt: 'F', States: { F: { Type: 'Fail', Error: 'ErrorA', Cause: 'Kaiju attack' } } }, [], clock);
+    expect(failState.execution).toMatchObject({ status: 'FAILED', error: 'ErrorA', cause: 'Kaiju attack' });
+    const nested = await run({ StartAt: 'P', States: { P: { Type: 'Parallel', Branches: [{ StartAt: 'T', States: { T: task('F', { End: true }) } }], End: true } } }, [failing(clock, 'InventoryError')], clock);
+    expect(nested.execution).toMatchObject({ status: 'FAILED', error: 'InventoryError' });
+    expect(JSON.parse(nested.execution.cause!)).toMatchObject({ errorType: 'InventoryError' });
+  });
+
   it('a function that runs out of its own timeout is Sandbox.Timedout (not States.Timeout): States.TaskFailed and States.ALL match it', async () => {
     const clock = new FakeClock();
     const timeout = new StubFunction('F', clock, () => ({ ok: false, timedOut: true, error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 3.00 seconds' }, durationMs: 3000 }));
