@@ -328,11 +328,12 @@ export class StateMachineEngine {
     const viaInvoke = /^arn:aws:states:::lambda:invoke/.test(resource);
     const parameters = viaInvoke && input && typeof input === 'object' ? (input as { FunctionName?: unknown; Payload?: unknown }) : undefined;
     const target = viaInvoke ? String(parameters?.FunctionName ?? (state.Parameters as Record<string, unknown> | undefined)?.FunctionName ?? '') : resource;
+    const lambdaTask = viaInvoke || /^arn:aws[\w-]*:lambda:/.test(resource);
     // Faults the Lambda service could produce before the function runs; the definition's Retry and Catch apply.
-    if (this.faults.inject('states.taskFailure', this.name, stateName)) {
+    if (lambdaTask && this.faults.inject('states.taskFailure', this.name, stateName)) {
       throw lambdaServiceError('ServiceException', 500, `ServiceException: Lambda could not process the invocation of ${target} (fault injected by the local runtime)`);
     }
-    const injectTimeout = this.faults.inject('states.taskTimeout', this.name, stateName);
+    const injectTimeout = lambdaTask && this.faults.inject('states.taskTimeout', this.name, stateName);
     const invoker = this.functionFor(target);
     if (!invoker) throw lambdaServiceError('ResourceNotFoundException', 404, `Function not found: ${target}`);
     const payload = viaInvoke ? (parameters && 'Payload' in parameters ? parameters.Payload : input) : input;
