@@ -5,7 +5,7 @@
  * A firing whose target fails is retried under the target's RetryPolicy, with exponential back-off, until
  * MaximumRetryAttempts retries are made or the next one would fall past MaximumEventAgeInSeconds after the scheduled
  * time (defaults 185 and 86400); then it goes to the target's DeadLetterConfig queue, if any, with the attributes
- * Scheduler documents, or is dropped.
+ * Scheduler documents, or is dropped. An error the target marks `retryable: false` is dead-lettered at once.
  * https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html
  * https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
  */
@@ -47,7 +47,8 @@ export interface ScheduleFailure {
   error: Error;
   /** Invocations made: the first and the retries. */
   attempts: number;
-  exhaustedRetryCondition: 'MaximumRetryAttempts' | 'MaximumEventAgeInSeconds';
+  /** Which limit ended the retries; undefined when the error was not retryable. */
+  exhaustedRetryCondition?: 'MaximumRetryAttempts' | 'MaximumEventAgeInSeconds';
   deadLettered: boolean;
 }
 
@@ -131,6 +132,8 @@ export class SchedulesEngine {
     let retries = 0;
     let exhausted: ScheduleFailure['exhaustedRetryCondition'];
     let lastError: Error;
+    // A target error marked `retryable: false` (the runtime's TargetError for a target that does not exist or an
+    // input it cannot take) is not retried: it goes to the DLQ at once.
     for (;;) {
       try {
         await spec.fire();
@@ -139,6 +142,7 @@ export class SchedulesEngine {
       } catch (error) {
         lastError = error instanceof Error ? error : new Error(String(error));
       }
+      if ((lastError as { retryable?: unknown }).retryable === false) break;
       if (retries >= maxRetries) {
         exhausted = 'MaximumRetryAttempts';
         break;
@@ -167,7 +171,7 @@ export class SchedulesEngine {
       ERROR_CODE: code,
       ERROR_MESSAGE: message,
       EXECUTION_ID: executionId,
-      EXHAUSTED_RETRY_CONDITION: exhausted,
+      ...(exhausted ? { EXHAUSTED_RETRY_CONDITION: exhausted } : {}),
       IS_PAYLOAD_TRUNCATED: 'false',
       RETRY_ATTEMPTS: String(retries),
       SCHEDULED_TIME: new Date(scheduledTime).toISOString().replace(/\.\d{3}Z$/, 'Z'),

@@ -136,6 +136,17 @@ describe('RetryPolicy', () => {
     expect(deadLetters.map((d) => d.attributes.SCHEDULED_TIME).slice(0, 2)).toEqual(['2026-01-01T00:01:00Z', '2026-01-01T00:02:00Z']);
   });
 
+  it('an error the target marks retryable: false (no such target) is dead-lettered at once, without EXHAUSTED_RETRY_CONDITION', async () => {
+    const missing = Object.assign(new Error(`StateMachineDoesNotExist: ${TARGET_ARN}`), { code: 'NO_RESOURCE', retryable: false });
+    const { clock, engine, invocations, deadLetters, failures } = setup(() => Promise.reject(missing), { expression: 'at(2026-01-01T00:01:00)', retryPolicy: { maximumRetryAttempts: 3 } });
+    await clock.advance(5 * MINUTE);
+    await engine.stop();
+    expect(invocations).toEqual([MINUTE]);
+    expect(deadLetters[0].attributes).toMatchObject({ ERROR_CODE: 'NO_RESOURCE', RETRY_ATTEMPTS: '0' });
+    expect(deadLetters[0].attributes.EXHAUSTED_RETRY_CONDITION).toBeUndefined();
+    expect(failures).toEqual([expect.objectContaining({ attempts: 1, exhaustedRetryCondition: undefined, deadLettered: true })]);
+  });
+
   it('stop() ends the retries: no further invocation, nothing dead-lettered', async () => {
     const { clock, engine, invocations, deadLetters } = setup(alwaysFails, { expression: 'at(2026-01-01T00:01:00)', retryPolicy: { maximumRetryAttempts: 10 } });
     await clock.advance(MINUTE + 3500);
