@@ -74,8 +74,9 @@ describe('firing', () => {
   });
 });
 
-// https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html: "Retry attempts with exponential backoff
-// continue until either the maximum number of attempts is made or until the duration of the MaximumEventAgeInSeconds is reached."
+// https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html
+//   "Retry attempts with exponential backoff continue until either the maximum number of attempts is made or until
+//   the duration of the MaximumEventAgeInSeconds is reached."
 describe('RetryPolicy', () => {
   it('MaximumRetryAttempts 3 (the sweep schedule\'s): the first invocation and 3 retries, backing off 1, 2, 4 s, then the DLQ', async () => {
     const { clock, engine, invocations, deadLetters, fired, failures } = setup(alwaysFails, { expression: 'at(2026-01-01T00:01:00)', retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 } });

@@ -52,7 +52,10 @@ const slow = (clock: FakeClock, ms: number, result: unknown = { done: true }) =>
     return okResult(result);
   });
 
-/** An engine on these functions. Definitions are not validated (asl-validator takes ~0.5 s a machine): one case checks that it is by default. */
+/**
+ * An engine on these functions. Definitions are not validated (asl-validator takes ~0.5 s a machine): one case
+ * checks that they are by default.
+ */
 function engine(definition: Definition, functions: StubFunction[], clock: FakeClock, options: StateMachineOptions = {}) {
   const byArn = new Map(functions.map((f) => [fnArn(f.name), f] as const));
   return new StateMachineEngine(ARN, 'conformance', definition as never, (ref) => byArn.get(ref) ?? functions.find((f) => f.name === ref), clock, undefined, { validate: false, ...options });
@@ -211,7 +214,8 @@ describe('Retry: intervals per retrier (IntervalSeconds * BackoffRate^n, MaxDela
   });
 });
 
-// https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html (TimeoutSeconds: "If not provided, the default value is 99999999")
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html
+//   (TimeoutSeconds: "If not provided, the default value is 99999999")
 // https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html#error-handling-examples
 describe('Task timeouts: TimeoutSeconds -> States.Timeout, none by default', () => {
   afterEach(() => jest.useRealTimers());
@@ -292,8 +296,9 @@ describe('Task timeouts: TimeoutSeconds -> States.Timeout, none by default', () 
   });
 });
 
-// https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html (TimeoutSeconds: "If it runs longer than the
-// specified time, the execution fails with a States.Timeout Error name") and API_DescribeExecution (status TIMED_OUT)
+// https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html
+//   (TimeoutSeconds: "If it runs longer than the specified time, the execution fails with a States.Timeout Error name")
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html (status TIMED_OUT)
 describe('the state machine\'s TimeoutSeconds: the execution ends TIMED_OUT', () => {
   it('ends where it is at TimeoutSeconds, runs no further state, and has neither error nor cause', async () => {
     const clock = new FakeClock();
@@ -325,9 +330,10 @@ describe('the state machine\'s TimeoutSeconds: the execution ends TIMED_OUT', ()
   });
 });
 
-// https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html (Note: Lambda.Unknown, Sandbox.Timedout)
+// https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+//   (the Note on Lambda.Unknown and Sandbox.Timedout; "Cause payloads and service integrations")
 // https://docs.aws.amazon.com/step-functions/latest/dg/tutorial-handling-error-conditions.html (CustomError, Catch order)
-// https://docs.aws.amazon.com/lambda/latest/dg/nodejs-exceptions.html (the error payload: errorType, errorMessage, trace)
+// https://docs.aws.amazon.com/lambda/latest/dg/nodejs-exceptions.html (the payload: errorType, errorMessage, trace)
 describe('Lambda task errors as Step Functions names them', () => {
   const tutorialCatch = {
     Catch: [
