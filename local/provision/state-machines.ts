@@ -9,7 +9,7 @@ export function provisionStateMachines(p: Provisioning): void {
     const definition = props.DefinitionString !== undefined ? JSON.parse(p.resolve<string>(props.DefinitionString)) : p.resolve(props.Definition);
     const arn = p.arn(id);
     const name = p.name(id);
-    machines.set(arn, new StateMachineEngine(arn, name, definition, (ref) => p.invoker(ref), p.clock, (e) => p.live.execution(name, e)));
+    machines.set(arn, new StateMachineEngine(arn, name, definition, (ref) => p.invoker(ref), p.clock, (e) => p.live.execution(name, e), { faults: p.faults }));
   }
   p.onStop(() => Promise.all([...machines.values()].map((m) => m.drain())).then(() => undefined));
 }
