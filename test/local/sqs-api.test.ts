@@ -291,6 +291,29 @@ const CASES: Case[] = [
     ],
   },
   {
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html (MessageBody: at most 1 MiB, 1,048,576 bytes)
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html (name, type and value count)
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html (MessageSystemAttributes do not count)
+    name: 'the 1 MiB message limit (default MaximumMessageSize 1048576): body + attributes; AWS\'s InvalidParameterValue "Message must be shorter than 1048576 bytes."',
+    queues: { q: {} },
+    steps: [
+      send('q', 'x'.repeat(1_048_576)),
+      run(async (s) => {
+        const err: any = await s.call('SendMessage', { QueueUrl: s.url('q'), MessageBody: 'x'.repeat(1_048_577) }).catch((e) => e);
+        expect(err.name).toBe('InvalidParameterValue');
+        expect(err.message).toBe('One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes.');
+        expect(err.$metadata.httpStatusCode).toBe(400);
+      }),
+      // 1,048,566 + 'k' (1) + 'String' (6) + 'abcd' (4) = 1,048,577 bytes
+      fails('SendMessage', (s) => ({ QueueUrl: s.url('q'), MessageBody: 'x'.repeat(1_048_566), MessageAttributes: { k: { DataType: 'String', StringValue: 'abcd' } } }), 'InvalidParameterValue'),
+      send('q', 'x'.repeat(1_048_566), { MessageAttributes: { k: { DataType: 'String', StringValue: 'abc' } } }),
+      // a multi-byte body counts its UTF-8 bytes: 349,526 x 3 bytes = 1,048,578
+      fails('SendMessage', (s) => ({ QueueUrl: s.url('q'), MessageBody: '€'.repeat(349_526) }), 'InvalidParameterValue'),
+      send('q', 'x'.repeat(1_048_576), { MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1' } } }),
+      counts('q', { visible: 3 }),
+    ],
+  },
+  {
     name: 'tags: CreateQueue tags, TagQueue, ListQueueTags',
     steps: [
       run(async (s) => {
@@ -401,6 +424,43 @@ const CASES: Case[] = [
       fails('SendMessageBatch', (s) => ({ QueueUrl: s.url('q'), Entries: [{ Id: 'same', MessageBody: 'x' }, { Id: 'same', MessageBody: 'y' }] }), 'BatchEntryIdsNotDistinct'),
       fails('SendMessageBatch', (s) => ({ QueueUrl: s.url('q'), Entries: [] }), 'EmptyBatchRequest'),
       fails('SendMessageBatch', (s) => ({ QueueUrl: s.url('q'), Entries: [{ Id: 'no spaces', MessageBody: 'x' }] }), 'InvalidBatchEntryId'),
+    ],
+  },
+  {
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html: the individual
+    // message size and the total payload (the sum of the batched messages) are both at most 1 MiB (1,048,576 bytes);
+    // a message's size is its body plus its attributes (API_MessageAttributeValue.html).
+    name: 'SendMessageBatch: BatchRequestTooLong when the entries together exceed 1 MiB, message attributes included',
+    queues: { q: {}, small: { MaximumMessageSize: '1024' } },
+    steps: [
+      // exactly 1 MiB in two bodies
+      call('SendMessageBatch', (s) => ({ QueueUrl: s.url('q'), Entries: [{ Id: 'a', MessageBody: 'x'.repeat(524_288) }, { Id: 'b', MessageBody: 'y'.repeat(524_288) }] }), (out) => {
+        expect(out.Successful).toHaveLength(2);
+        expect(out.Failed ?? []).toEqual([]);
+      }),
+      fails('SendMessageBatch', (s) => ({ QueueUrl: s.url('q'), Entries: [{ Id: 'a', MessageBody: 'x'.repeat(600_000) }, { Id: 'b', MessageBody: 'y'.repeat(600_000) }] }), 'BatchRequestTooLong'),
+      run(async (s) => {
+        // bodies alone 1,048,000 bytes; with one attribute of 1,000 bytes each the request is 1,050,000 bytes
+        const attribute = { big: { DataType: 'String', StringValue: 'v'.repeat(1_000 - 'big'.length - 'String'.length) } };
+        const err: any = await s
+          .call('SendMessageBatch', {
+            QueueUrl: s.url('q'),
+            Entries: [
+              { Id: 'a', MessageBody: 'x'.repeat(524_000), MessageAttributes: attribute },
+              { Id: 'b', MessageBody: 'y'.repeat(524_000), MessageAttributes: attribute },
+            ],
+          })
+          .catch((e) => e);
+        expect(err.name).toBe('BatchRequestTooLong');
+        expect(err.message).toBe('Batch requests cannot be longer than 1048576 bytes. You have sent 1050000 bytes.');
+        expect(err.$metadata.httpStatusCode).toBe(400);
+      }),
+      counts('q', { visible: 2 }),
+      // the queue's own MaximumMessageSize holds each entry on its own (a per-entry failure), not the request
+      call('SendMessageBatch', (s) => ({ QueueUrl: s.url('small'), Entries: [{ Id: 'ok1', MessageBody: 'x'.repeat(1000) }, { Id: 'ok2', MessageBody: 'x'.repeat(1000) }, { Id: 'big', MessageBody: 'x'.repeat(1025) }] }), (out) => {
+        expect(out.Successful.map((e: any) => e.Id)).toEqual(['ok1', 'ok2']);
+        expect(out.Failed).toEqual([expect.objectContaining({ Id: 'big', SenderFault: true, Code: 'InvalidParameterValue' })]);
+      }),
     ],
   },
   {
