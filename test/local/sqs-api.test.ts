@@ -479,7 +479,8 @@ const CASES: Case[] = [
   // ----- visibility -----
   {
     name: 'visibility timeout: a received message is hidden, then returns with a new receipt handle and a higher receive count',
-    queues: { q: { VisibilityTimeout: '10' } },
+    // 30 s (300 ms real): the steps before the wait must finish within it even on a loaded machine
+    queues: { q: { VisibilityTimeout: '30' } },
     steps: [
       send('q', 'hello', {}, 'sent'),
       receive('q', {}, (msgs, s) => {
@@ -488,7 +489,7 @@ const CASES: Case[] = [
       }),
       receive('q', {}, (msgs) => expect(msgs).toHaveLength(0)),
       counts('q', { visible: 0, notVisible: 1 }),
-      wait(11_000),
+      wait(31_000),
       counts('q', { visible: 1, notVisible: 0 }),
       receive('q', {}, (msgs, s) => {
         expect(msgs[0].MessageId).toBe(s.vars.sent.MessageId);
@@ -525,9 +526,10 @@ const CASES: Case[] = [
       call('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 0 })),
       counts('q', { visible: 1, notVisible: 0 }),
       fails('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 10 }), 'MessageNotInflight'),
-      receive('q', { VisibilityTimeout: 5 }, (msgs, s) => (s.vars.h2 = msgs[0].ReceiptHandle)),
+      // 20 s (200 ms real) leaves room for the change on a loaded machine; extended to 60 s it outlasts the 25 s wait
+      receive('q', { VisibilityTimeout: 20 }, (msgs, s) => (s.vars.h2 = msgs[0].ReceiptHandle)),
       call('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h2, VisibilityTimeout: 60 })),
-      wait(8_000),
+      wait(25_000),
       receive('q', {}, (msgs) => expect(msgs).toHaveLength(0)),
       fails('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 10 }), 'InvalidParameterValue'),
       fails('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h2, VisibilityTimeout: 43201 }), 'InvalidParameterValue'),
@@ -573,14 +575,15 @@ const CASES: Case[] = [
   // ----- delay, long polling, purge, retention -----
   {
     name: 'DelaySeconds (queue default and per message) hides new messages, counted as ApproximateNumberOfMessagesDelayed',
-    queues: { q: { DelaySeconds: '5' } },
+    // 20 s (200 ms real): the first steps must finish within the delay even on a loaded machine
+    queues: { q: { DelaySeconds: '20' } },
     steps: [
       send('q', 'queue-delay'),
       send('q', 'no-delay', { DelaySeconds: 0 }),
       send('q', 'long-delay', { DelaySeconds: 60 }),
       counts('q', { visible: 1, delayed: 2 }),
       receive('q', { MaxNumberOfMessages: 10 }, (msgs) => expect(msgs.map((m) => m.Body)).toEqual(['no-delay'])),
-      wait(6_000),
+      wait(21_000),
       receive('q', { MaxNumberOfMessages: 10 }, (msgs) => expect(msgs.map((m) => m.Body)).toEqual(['queue-delay'])),
       counts('q', { delayed: 1, notVisible: 2 }),
     ],

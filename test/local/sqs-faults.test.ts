@@ -1,17 +1,16 @@
 /**
  * The queue engine's fault seam (sqs.shortReceive, sqs.outOfOrder, sqs.duplicate), the CANCELLING state of a
  * message move task, and crash safety of messages that change queue (redrive, move tasks) on the FileQueueStore.
- * Each case names the AWS page it is written from. Faults come from a scripted Faults (answers in order); the
- * clock runs 100x: a 10 s visibility timeout is 100 ms.
+ * Each case names the AWS page it is written from. Faults come from a scripted Faults (answers in order); time is
+ * a FakeClock that moves only when a case advances it (no real waits, nothing depends on the machine's load).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { systemClock } from '../../local/clock';
 import { FileQueueStore, MemoryQueueStore, PersistedMessage, QueueChange, QueueEngine, QueueState, QueueStore, ReceivedMessage } from '../../local/engines/queue-engine';
 import { FaultKind, Faults } from '../../local/faults/faults';
+import { FakeClock } from './fake-clock';
 
-const SCALE = 100;
 const sleep = (realMs: number) => new Promise((r) => setTimeout(r, realMs));
 
 /** Faults that answer from a script: each kind's answers in order, then no. `random` likewise, then 0.5. */
@@ -38,9 +37,8 @@ afterAll(() => {
   for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function engineWith(faults?: Faults, store: QueueStore = new MemoryQueueStore()) {
-  const engine = new QueueEngine({ clock: systemClock(SCALE), store, faults });
-  return engine;
+function engineWith(faults?: Faults, store: QueueStore = new MemoryQueueStore(), clock = new FakeClock()) {
+  return new QueueEngine({ clock, store, faults });
 }
 
 function sendAll(engine: QueueEngine, queue: string, bodies: string[]): string[] {
@@ -138,14 +136,18 @@ describe('fault seam: sqs.duplicate (at-least-once delivery)', () => {
   // server holding a copy was unavailable when the message was received or deleted. Consumers must be idempotent.
   it('on delivery: the same MessageId and body arrive again later with a new receipt handle, after the original was deleted', async () => {
     const f = scripted({ 'sqs.duplicate': [true] }, { 'sqs.duplicate': [0.5] });
-    const engine = engineWith(f.faults);
+    const clock = new FakeClock();
+    const engine = engineWith(f.faults, new MemoryQueueStore(), clock);
     engine.createQueue('q', { VisibilityTimeout: '10' });
     const [id] = sendAll(engine, 'q', ['order-1']);
     const [original] = await engine.receiveMessage('q', {});
     expect(engine.deleteMessage('q', original.receiptHandle)).toBe(true);
-    // the copy becomes visible after 0.5 x the visibility timeout (5 s = 50 ms)
+    // the copy becomes visible 0.5 x the visibility timeout (5 s) after the receive
+    await clock.advance(4_999);
     expect(await engine.receiveMessage('q', {})).toEqual([]);
-    const [copy] = await engine.receiveMessage('q', { waitTimeSeconds: 10 });
+    const polling = engine.receiveMessage('q', { waitTimeSeconds: 10 });
+    await clock.advance(1);
+    const [copy] = await polling;
     expect(copy).toMatchObject({ messageId: id, body: 'order-1', md5OfBody: original.md5OfBody });
     expect(copy.receiptHandle).not.toBe(original.receiptHandle);
     expect(copy.attributes.SentTimestamp).toBe(original.attributes.SentTimestamp);
@@ -173,19 +175,23 @@ describe('fault seam: sqs.duplicate (at-least-once delivery)', () => {
 
   it('on delete: the deleted message comes back (same MessageId) within the visibility timeout', async () => {
     const f = scripted({ 'sqs.duplicate': [false, true] }, { 'sqs.duplicate': [0.999] });
-    const engine = engineWith(f.faults);
+    const clock = new FakeClock();
+    const engine = engineWith(f.faults, new MemoryQueueStore(), clock);
     engine.createQueue('q', { VisibilityTimeout: '10' });
     const [id] = sendAll(engine, 'q', ['paid']);
     const [original] = await engine.receiveMessage('q', {});
-    const deletedAt = Date.now();
+    await clock.advance(3_000);
+    const deletedAt = clock.now();
     expect(engine.deleteMessage('q', original.receiptHandle)).toBe(true);
     expect(counts(engine, 'q')).toEqual({ visible: 0, notVisible: 1 }); // the pending copy
-    const [copy] = await engine.receiveMessage('q', { waitTimeSeconds: 20 });
-    const after = Date.now() - deletedAt;
-    expect(after).toBeGreaterThanOrEqual(90); // 0.999 x 10 s = 99.9 ms real
-    expect(after).toBeLessThan(190); // never later than the visibility timeout (plus timer slack)
+    let copy: ReceivedMessage | undefined;
+    void engine.receiveMessage('q', { waitTimeSeconds: 20 }).then(([m]) => (copy = m));
+    await clock.advance(9_989);
+    expect(copy).toBeUndefined();
+    await clock.advance(1); // 0.999 x the 10 s visibility timeout after the delete: never later than the timeout
+    expect(clock.now() - deletedAt).toBe(9_990);
     expect(copy).toMatchObject({ messageId: id, body: 'paid' });
-    expect(copy.attributes.ApproximateReceiveCount).toBe('2');
+    expect(copy!.attributes.ApproximateReceiveCount).toBe('2');
     engine.close();
   });
 
@@ -197,8 +203,7 @@ describe('fault seam: sqs.duplicate (at-least-once delivery)', () => {
     engine.createQueue('q', { RedrivePolicy: { deadLetterTargetArn: engine.queueArn('dlq'), maxReceiveCount: 2 } });
     const [id] = sendAll(engine, 'q', ['x']);
     const [original] = await engine.receiveMessage('q', { visibilityTimeout: 0 });
-    engine.deleteMessage('q', original.receiptHandle); // duplicate: the copy (count 1) stays
-    await sleep(2);
+    engine.deleteMessage('q', original.receiptHandle); // duplicate: the copy (count 1) stays, visible at once (random 0)
     const [copy] = await engine.receiveMessage('q', { visibilityTimeout: 0 });
     expect(copy.attributes.ApproximateReceiveCount).toBe('2');
     expect(await engine.receiveMessage('q', {})).toEqual([]); // the third receive would exceed 2: redriven
@@ -210,30 +215,33 @@ describe('fault seam: sqs.duplicate (at-least-once delivery)', () => {
   it('a pending copy survives a restart on the FileQueueStore', async () => {
     const dir = tmpDir();
     const f = scripted({ 'sqs.duplicate': [false, true] }, { 'sqs.duplicate': [0.5] });
-    let engine = engineWith(f.faults, new FileQueueStore(dir));
+    const clock = new FakeClock();
+    let engine = engineWith(f.faults, new FileQueueStore(dir), clock);
     engine.createQueue('q', { VisibilityTimeout: '10' });
     const [id] = sendAll(engine, 'q', ['survivor']);
     const [original] = await engine.receiveMessage('q', {});
     engine.deleteMessage('q', original.receiptHandle);
     engine.close();
-    engine = engineWith(undefined, new FileQueueStore(dir));
+    engine = engineWith(undefined, new FileQueueStore(dir), clock);
     expect(counts(engine, 'q')).toEqual({ visible: 0, notVisible: 1 });
-    const [copy] = await engine.receiveMessage('q', { waitTimeSeconds: 20 });
+    await clock.advance(5_000);
+    const [copy] = await engine.receiveMessage('q', {});
     expect(copy).toMatchObject({ messageId: id, body: 'survivor' });
     expect(engine.deleteMessage('q', copy.receiptHandle)).toBe(true);
     engine.close();
-    engine = engineWith(undefined, new FileQueueStore(dir));
+    engine = engineWith(undefined, new FileQueueStore(dir), clock);
     expect(counts(engine, 'q')).toEqual({ visible: 0, notVisible: 0 });
     engine.close();
   });
 
   it('without faults (the default) nothing is duplicated, shortened or reordered', async () => {
-    const engine = engineWith(undefined);
+    const clock = new FakeClock();
+    const engine = engineWith(undefined, new MemoryQueueStore(), clock);
     engine.createQueue('q', { VisibilityTimeout: '1' });
     const ids = sendAll(engine, 'q', Array.from({ length: 25 }, (_, i) => `m${i}`));
     const got = await drain(engine, 'q');
     expect(got.map((m) => m.messageId)).toEqual(ids);
-    await sleep(30); // 3 visibility timeouts
+    await clock.advance(3_000); // 3 visibility timeouts
     expect(await engine.receiveMessage('q', { maxNumberOfMessages: 10 })).toEqual([]);
     engine.close();
   });
@@ -245,19 +253,22 @@ describe('message move tasks: CANCELLING, then CANCELLED', () => {
   // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CancelMessageMoveTask.html
   // Only a RUNNING task can be cancelled; moved messages stay moved. Only one active task per source queue.
   it('a cancelled task is CANCELLING until it has stopped; it cannot be cancelled again; no second task meanwhile', async () => {
-    const engine = engineWith();
+    const clock = new FakeClock();
+    const engine = engineWith(undefined, new MemoryQueueStore(), clock);
     engine.createQueue('dlq');
     engine.createQueue('src', { RedrivePolicy: { deadLetterTargetArn: engine.queueArn('dlq'), maxReceiveCount: 1 } });
     engine.createQueue('dest');
     sendAll(engine, 'dlq', ['a', 'b', 'c']);
     const handle = engine.startMessageMoveTask({ sourceArn: engine.queueArn('dlq'), destinationArn: engine.queueArn('dest'), maxNumberOfMessagesPerSecond: 1 });
-    await sleep(2); // the first round moved one message; the task now waits out its second
+    await clock.advance(500); // the first round moved one message; the task now waits out its second
     expect(engine.cancelMessageMoveTask(handle)).toBe(1);
     const [cancelling] = engine.listMessageMoveTasks(engine.queueArn('dlq'));
     expect(cancelling).toMatchObject({ status: 'CANCELLING', approximateNumberOfMessagesMoved: 1, taskHandle: undefined });
     expect(() => engine.cancelMessageMoveTask(handle)).toThrow(expect.objectContaining({ code: 'UnsupportedOperation' }));
     expect(() => engine.startMessageMoveTask({ sourceArn: engine.queueArn('dlq') })).toThrow(expect.objectContaining({ code: 'UnsupportedOperation' }));
-    for (let i = 0; i < 100 && engine.listMessageMoveTasks(engine.queueArn('dlq'))[0].status === 'CANCELLING'; i++) await sleep(2);
+    await clock.advance(499);
+    expect(engine.listMessageMoveTasks(engine.queueArn('dlq'))[0].status).toBe('CANCELLING');
+    await clock.advance(1); // the task notices at the end of its pause
     expect(engine.listMessageMoveTasks(engine.queueArn('dlq'))[0]).toMatchObject({ status: 'CANCELLED', approximateNumberOfMessagesMoved: 1 });
     expect(counts(engine, 'dlq').visible).toBe(2);
     expect(counts(engine, 'dest').visible).toBe(1);
