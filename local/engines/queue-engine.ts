@@ -1309,8 +1309,10 @@ export class QueueEngine {
     const now = this.clock.now();
     const redrive = this.redriveTarget(q);
     const out: ReceivedMessage[] = [];
+    const lastSeq = this.seq; // a duplicate copy made during this receive is not part of it
     for (const m of q.messages.values()) {
       if (out.length >= max) break;
+      if (m.seq > lastSeq) continue;
       if (now >= this.retentionDeadline(q, m)) {
         this.expire(q, m);
         continue;

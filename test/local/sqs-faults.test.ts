@@ -400,3 +400,15 @@ describe('a message moved between queues is never duplicated or lost by a crash 
     }
   });
 });
+
+describe('a duplicate made by a receive is not part of that receive', () => {
+  it('a copy due at once (random 0) arrives with the next receive, not twice in the same response', async () => {
+    const f = scripted({ 'sqs.duplicate': [true] }, { 'sqs.duplicate': [0] });
+    const engine = engineWith(f.faults);
+    engine.createQueue('q', { VisibilityTimeout: '600' });
+    const [id] = sendAll(engine, 'q', ['once']);
+    expect((await engine.receiveMessage('q', { maxNumberOfMessages: 10 })).map((m) => m.messageId)).toEqual([id]);
+    expect((await engine.receiveMessage('q', { maxNumberOfMessages: 10 })).map((m) => m.messageId)).toEqual([id]);
+    engine.close();
+  });
+});
