@@ -161,8 +161,9 @@ const CASES: Case[] = [
       expect(w.batches[0]).toMatchObject({ outcome: 'failure', deletedMessageIds: [], error: { errorType: 'Error', errorMessage: 'Boom' } });
       expect(w.invocations[1].bodies.sort()).toEqual(['a', 'b', 'c']);
       expect(w.invocations[1].records.every((r) => r.attributes.ApproximateReceiveCount === '2')).toBe(true);
-      // the retry came only after the visibility timeout (5 s = 50 ms real)
-      expect(w.invocations[1].startedAt - w.invocations[0].startedAt).toBeGreaterThanOrEqual(45);
+      // the retry came only after the visibility timeout (5 s = 50 ms real) that began with the first receive
+      const firstReceive = Number(w.invocations[1].records[0].attributes.ApproximateFirstReceiveTimestamp);
+      expect(w.invocations[1].startedAt - firstReceive).toBeGreaterThanOrEqual(48);
       expect(w.counts()).toEqual({ visible: 0, notVisible: 0 });
     },
   },
