@@ -13,13 +13,26 @@
  * Persistence: every state change goes through a QueueStore (`append`), and the engine starts from `load()`.
  * MemoryQueueStore keeps it in memory (a new engine on the same store instance sees the same queues);
  * FileQueueStore keeps an append-only JSON-lines journal in a directory, compacted on load, and ignores a torn
- * last line (a process killed with SIGKILL mid-write).
+ * last line (a process killed with SIGKILL mid-write). A message that changes queue (dead-letter redrive, a
+ * message move task) is one journal record (`moveMessage`: out of one queue, into the other), so a crash mid-move
+ * leaves it in exactly one of the two queues, never both and never neither; replaying the record is idempotent.
+ *
+ * Faults (`options.faults`, see local/faults/faults.ts; default none): on each receive the engine asks
+ * `sqs.shortReceive` (fewer messages than available: none at all on a short poll, at least one on a long poll, which
+ * on AWS queries every server) and `sqs.outOfOrder` (not the oldest messages, not in send order); for each message
+ * delivered and each message deleted it asks `sqs.duplicate`: a copy of the message (same MessageId, body,
+ * attributes and SentTimestamp; a new receipt handle when received) becomes visible after a random delay of up to
+ * the visibility timeout, even if the original was deleted (at-least-once delivery). The copy is a message of its
+ * own in the journal (it survives a restart with FileQueueStore); its ApproximateReceiveCount continues from the
+ * original's count when the copy was made, so it arrives as a redelivery would (count + 1) and counts towards
+ * `maxReceiveCount` like any message.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Clock, systemClock } from '../clock';
+import { Faults, NO_FAULTS } from '../faults/faults';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
@@ -65,7 +78,10 @@ export interface PersistedQueue {
 
 export interface PersistedMessage {
   queue: string;
+  /** The key of the message in its queue: its MessageId, except for a duplicate copy (`<MessageId>#dup-<n>`). */
   id: string;
+  /** Set on a duplicate copy (an injected `sqs.duplicate`): the MessageId it is delivered with. */
+  messageId?: string;
   seq: number;
   /** Body as stored (invalid characters replaced by U+FFFD). */
   body: string;
@@ -110,6 +126,8 @@ export type QueueChange =
       receiptHandle?: string;
     }
   | { op: 'deleteMessage'; queue: string; id: string }
+  /** One record for a message that leaves one queue (or key) for another: redrive, move task, duplicate of a deleted message. */
+  | { op: 'moveMessage'; from: { queue: string; id: string }; message: PersistedMessage }
   | { op: 'purge'; queue: string; at: number };
 
 /** The persistence seam: the engine loads its state once and appends every change. */
@@ -157,6 +175,8 @@ export interface ReceivedMessage {
   md5OfMessageAttributes?: string;
   /** System attributes: SenderId, SentTimestamp, ApproximateReceiveCount, ApproximateFirstReceiveTimestamp, and when present AWSTraceHeader, DeadLetterQueueSourceArn, MessageGroupId. */
   attributes: Record<string, string>;
+  /** Not on the wire: real epoch ms at which this receive's visibility timeout ends (the message is visible again unless deleted). */
+  visibleAt: number;
 }
 
 export type MoveTaskStatus = 'RUNNING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED' | 'FAILED';
@@ -180,6 +200,8 @@ export interface QueueEngineOptions {
   accountId?: string;
   /** Base URL for queue URLs (`http://127.0.0.1:<port>`); the HTTP layer may pass its own instead. */
   endpoint?: string;
+  /** Fault injection (`sqs.shortReceive`, `sqs.outOfOrder`, `sqs.duplicate`, targeted by queue name); default none. */
+  faults?: Faults;
 }
 
 /** Observability: `engine.events.on('dead-lettered', e => ...)`. */
@@ -272,6 +294,13 @@ function applyChange(state: MutableState, change: QueueChange): void {
     case 'deleteMessage':
       state.messages.get(change.queue)?.delete(change.id);
       return;
+    case 'moveMessage': {
+      // Idempotent: replaying it again (or after the destination already holds the message) changes nothing.
+      state.messages.get(change.from.queue)?.delete(change.from.id);
+      const msgs = state.messages.get(change.message.queue);
+      if (msgs) msgs.set(change.message.id, change.message);
+      return;
+    }
     case 'purge': {
       state.messages.get(change.queue)?.clear();
       const q = state.queues.get(change.queue);
@@ -591,10 +620,24 @@ function validateMessageAttributes(
 function attributesSize(attributes: Record<string, MessageAttributeValue>): number {
   let size = 0;
   for (const [name, a] of Object.entries(attributes)) {
-    size += utf8Length(name) + utf8Length(a.DataType);
-    size += a.BinaryValue !== undefined ? Buffer.from(a.BinaryValue, 'base64').length : utf8Length(a.StringValue ?? '');
+    if (!a || typeof a !== 'object') continue;
+    size += utf8Length(name) + (typeof a.DataType === 'string' ? utf8Length(a.DataType) : 0);
+    if (typeof a.BinaryValue === 'string') size += Buffer.from(a.BinaryValue, 'base64').length;
+    else if (typeof a.StringValue === 'string') size += utf8Length(a.StringValue);
   }
   return size;
+}
+
+/** The largest message (body + message attributes) and the largest SendMessageBatch (all entries): 1 MiB. */
+export const MAX_MESSAGE_BYTES = 1_048_576;
+
+/**
+ * The size SQS counts for a message: the body's UTF-8 bytes plus every part of every message attribute (name,
+ * data type, value). Message system attributes (AWSTraceHeader) do not count.
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html
+ */
+export function messageSize(body: string, attributes?: Record<string, MessageAttributeValue>): number {
+  return utf8Length(body) + (attributes && typeof attributes === 'object' ? attributesSize(attributes) : 0);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -621,6 +664,11 @@ interface MoveTask extends MoveTaskInfo {
 
 const RECEIPT_PREFIX = 'LQ1';
 
+/** The MessageId a stored message is delivered with (a duplicate copy keeps its original's). */
+function publicId(m: PersistedMessage): string {
+  return m.messageId ?? m.id;
+}
+
 export class QueueEngine {
   readonly clock: Clock;
   readonly region: string;
@@ -629,6 +677,7 @@ export class QueueEngine {
   readonly events = new EventEmitter();
 
   private readonly store: QueueStore;
+  private readonly faults: Faults;
   private readonly queues = new Map<string, QueueRuntime>();
   private readonly tasks: MoveTask[] = [];
   private readonly timers = new Set<() => void>();
@@ -642,6 +691,7 @@ export class QueueEngine {
     this.accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
     this.endpoint = (options.endpoint ?? 'http://127.0.0.1:4566').replace(/\/+$/, '');
     this.store = options.store ?? new MemoryQueueStore();
+    this.faults = options.faults ?? NO_FAULTS;
     const state = this.store.load();
     for (const rec of state.queues) this.queues.set(rec.name, { rec, messages: new Map(), waiters: new Set() });
     for (const m of [...state.messages].sort((a, b) => a.seq - b.seq)) {
@@ -920,7 +970,8 @@ export class QueueEngine {
       waitMs = wait * 1000;
     }
     const vtMs = vt * 1000;
-    const first = this.tryReceive(q, max, vtMs);
+    const longPoll = waitMs > 0;
+    const first = this.tryReceive(q, max, vtMs, longPoll);
     if (first.length > 0 || waitMs <= 0 || input.signal?.aborted || this.closed) return first;
 
     return new Promise<ReceivedMessage[]>((resolve) => {
@@ -946,7 +997,7 @@ export class QueueEngine {
         check: () => {
           if (done) return;
           if (this.queues.get(name) !== q || this.closed) return finish([]);
-          const got = this.tryReceive(q, max, vtMs);
+          const got = this.tryReceive(q, max, vtMs, longPoll);
           if (got.length > 0) return finish(got);
           scheduleWake();
         },
@@ -954,7 +1005,7 @@ export class QueueEngine {
       };
       const onAbort = () => finish([]);
       const cancelTimeout = this.track(
-        this.clock.after(waitMs, () => finish(this.queues.get(name) === q && !this.closed ? this.tryReceive(q, max, vtMs) : [])),
+        this.clock.after(waitMs, () => finish(this.queues.get(name) === q && !this.closed ? this.tryReceive(q, max, vtMs, longPoll) : [])),
       );
       q.waiters.add(waiter);
       input.signal?.addEventListener('abort', onAbort, { once: true });
@@ -968,9 +1019,18 @@ export class QueueEngine {
     const { id } = this.parseReceiptHandle(name, receiptHandle);
     const m = q.messages.get(id);
     if (!m || m.receiptHandle !== receiptHandle) return false;
-    q.messages.delete(id);
-    this.store.append({ op: 'deleteMessage', queue: name, id });
-    this.emit({ type: 'deleted', queue: name, messageId: id });
+    if (this.faults.inject('sqs.duplicate', name)) {
+      // At-least-once: the delete did not reach every copy. One record: the message leaves, its copy stays behind.
+      const copy = this.duplicateOf(q, m, this.clock.scaled(Number(q.rec.attributes.VisibilityTimeout) * 1000));
+      this.store.append({ op: 'moveMessage', from: { queue: name, id }, message: copy });
+      q.messages.delete(id);
+      q.messages.set(copy.id, copy);
+      this.wakeWaiters(q);
+    } else {
+      this.store.append({ op: 'deleteMessage', queue: name, id });
+      q.messages.delete(id);
+    }
+    this.emit({ type: 'deleted', queue: name, messageId: publicId(m) });
     return true;
   }
 
@@ -1032,7 +1092,8 @@ export class QueueEngine {
     if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 500)) {
       throw invalidParam(`Value ${rate} for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: Must be between 1 and 500.`);
     }
-    if (this.tasks.some((t) => t.sourceName === sourceName && t.status === 'RUNNING')) {
+    // A task being cancelled is still active until it has stopped.
+    if (this.tasks.some((t) => t.sourceName === sourceName && (t.status === 'RUNNING' || t.status === 'CANCELLING'))) {
       throw new SqsError('UnsupportedOperation', 'There is already a task running. Only one active task is allowed for a source queue arn at a given time.');
     }
     const q = this.queues.get(sourceName)!;
@@ -1081,7 +1142,13 @@ export class QueueEngine {
       }));
   }
 
-  /** Cancels a RUNNING task; returns the number of messages moved so far. */
+  /**
+   * Cancels a RUNNING task; returns the number of messages moved so far. The task is CANCELLING until it has
+   * stopped (it finishes the message it is moving, or its rate-limited pause of up to one simulated second), then
+   * CANCELLED; messages already moved stay moved.
+   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CancelMessageMoveTask.html
+   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasksResultEntry.html
+   */
   cancelMessageMoveTask(taskHandle: string): number {
     let taskId: unknown;
     try {
@@ -1095,7 +1162,7 @@ export class QueueEngine {
       throw new SqsError('UnsupportedOperation', `Only a RUNNING task can be cancelled; this task is ${task.status}.`);
     }
     task.cancelled = true;
-    task.status = 'CANCELLED';
+    task.status = 'CANCELLING';
     return task.approximateNumberOfMessagesMoved;
   }
 
@@ -1177,7 +1244,7 @@ export class QueueEngine {
   private expire(q: QueueRuntime, m: PersistedMessage): void {
     q.messages.delete(m.id);
     this.store.append({ op: 'deleteMessage', queue: q.rec.name, id: m.id });
-    this.emit({ type: 'expired', queue: q.rec.name, messageId: m.id });
+    this.emit({ type: 'expired', queue: q.rec.name, messageId: publicId(m) });
   }
 
   private redriveTarget(q: QueueRuntime): { dlq: QueueRuntime; maxReceiveCount: number } | undefined {
@@ -1190,12 +1257,18 @@ export class QueueEngine {
     return { dlq, maxReceiveCount: policy.maxReceiveCount };
   }
 
-  private tryReceive(q: QueueRuntime, max: number, vtMs: number): ReceivedMessage[] {
+  private tryReceive(q: QueueRuntime, max: number, vtMs: number, longPoll: boolean): ReceivedMessage[] {
+    const name = q.rec.name;
+    const short = this.faults.inject('sqs.shortReceive', name);
+    const outOfOrder = this.faults.inject('sqs.outOfOrder', name);
+    if (!short && !outOfOrder) return this.receiveOldestFirst(q, max, vtMs);
+
+    // A faulty receive: look at every visible message first (expiring and dead-lettering on the way, as a normal
+    // receive does), then pick which ones this receive returns.
     const now = this.clock.now();
     const redrive = this.redriveTarget(q);
-    const out: ReceivedMessage[] = [];
-    for (const m of q.messages.values()) {
-      if (out.length >= max) break;
+    const candidates: PersistedMessage[] = [];
+    for (const m of [...q.messages.values()]) {
       if (now >= this.retentionDeadline(q, m)) {
         this.expire(q, m);
         continue;
@@ -1205,16 +1278,99 @@ export class QueueEngine {
         this.deadLetter(q, m, redrive.dlq);
         continue;
       }
-      m.receiveCount++;
-      m.firstReceiveTimestamp ??= now;
-      m.receivedAt = now;
-      m.visibleAt = now + this.clock.scaled(vtMs);
-      m.receiptHandle = this.newReceiptHandle(q.rec.name, m.id);
-      this.journalUpdate(m);
-      this.emit({ type: 'received', queue: q.rec.name, messageId: m.id, receiveCount: m.receiveCount });
-      out.push(this.toReceived(m));
+      candidates.push(m);
+    }
+    const n = Math.min(max, candidates.length);
+    let count = n;
+    if (short && n > 0) {
+      // Short polling samples a subset of the servers: fewer than available, possibly none. A long poll queries
+      // every server, so it returns at least one message when one is available.
+      const least = longPoll ? 1 : 0;
+      count = n - 1 < least ? n : least + Math.floor(this.faults.random('sqs.shortReceive', name) * (n - least));
+    }
+    let chosen = candidates.slice(0, count);
+    if (outOfOrder && candidates.length > 1 && count > 0) {
+      const shuffled = [...candidates];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = Math.floor(this.faults.random('sqs.outOfOrder', name) * (i + 1));
+        [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+      }
+      chosen = shuffled.slice(0, count);
+      // Never the oldest messages in send order: if the shuffle gave exactly that, reverse it or take the newest.
+      if (chosen.every((m, i) => m === candidates[i])) {
+        chosen = count > 1 ? chosen.reverse() : [candidates[candidates.length - 1]];
+      }
+    }
+    return chosen.map((m) => this.deliver(q, m, vtMs, now));
+  }
+
+  /** The fault-free receive: the oldest visible messages, in send order. */
+  private receiveOldestFirst(q: QueueRuntime, max: number, vtMs: number): ReceivedMessage[] {
+    const now = this.clock.now();
+    const redrive = this.redriveTarget(q);
+    const out: ReceivedMessage[] = [];
+    const lastSeq = this.seq; // a duplicate copy made during this receive is not part of it
+    for (const m of q.messages.values()) {
+      if (out.length >= max) break;
+      if (m.seq > lastSeq) continue;
+      if (now >= this.retentionDeadline(q, m)) {
+        this.expire(q, m);
+        continue;
+      }
+      if (m.visibleAt > now) continue;
+      if (redrive && m.receiveCount >= redrive.maxReceiveCount) {
+        this.deadLetter(q, m, redrive.dlq);
+        continue;
+      }
+      out.push(this.deliver(q, m, vtMs, now));
     }
     return out;
+  }
+
+  /** One delivery: the receive count goes up, a new receipt handle, invisible for the visibility timeout. */
+  private deliver(q: QueueRuntime, m: PersistedMessage, vtMs: number, now: number): ReceivedMessage {
+    m.receiveCount++;
+    m.firstReceiveTimestamp ??= now;
+    m.receivedAt = now;
+    m.visibleAt = now + this.clock.scaled(vtMs);
+    m.receiptHandle = this.newReceiptHandle(q.rec.name, m.id);
+    this.journalUpdate(m);
+    this.emit({ type: 'received', queue: q.rec.name, messageId: publicId(m), receiveCount: m.receiveCount });
+    const received = this.toReceived(m);
+    if (this.faults.inject('sqs.duplicate', q.rec.name)) {
+      // Another copy of the message will be delivered too, while this one is in flight or after it was deleted.
+      const copy = this.duplicateOf(q, m, this.clock.scaled(vtMs));
+      q.messages.set(copy.id, copy);
+      this.store.append({ op: 'putMessage', message: copy });
+      this.wakeWaiters(q);
+    }
+    return received;
+  }
+
+  /**
+   * A duplicate copy of m (injected `sqs.duplicate`): same MessageId, body, attributes and SentTimestamp, the
+   * receive count m has now, visible after a random delay in [0, maxDelayRealMs).
+   */
+  private duplicateOf(q: QueueRuntime, m: PersistedMessage, maxDelayRealMs: number): PersistedMessage {
+    const now = this.clock.now();
+    const messageId = publicId(m);
+    return {
+      ...structuredClone(m),
+      id: `${messageId}#dup-${randomUUID().slice(0, 8)}`,
+      messageId,
+      queue: q.rec.name,
+      seq: ++this.seq,
+      receiptHandle: undefined,
+      receivedAt: undefined,
+      visibleAt: now + Math.floor(this.faults.random('sqs.duplicate', q.rec.name) * maxDelayRealMs),
+    };
+  }
+
+  /** Lets waiting long polls look again (deferred: callers may be inside a receive loop). */
+  private wakeWaiters(q: QueueRuntime): void {
+    queueMicrotask(() => {
+      if (this.queues.get(q.rec.name) === q && !this.closed) this.notify(q);
+    });
   }
 
   /** Moves a message to its queue's DLQ: same id, body, attributes, SentTimestamp and receive count. */
@@ -1228,11 +1384,11 @@ export class QueueEngine {
       receivedAt: undefined,
       deadLetterSourceArn: this.queueArn(q.rec.name),
     };
-    dlq.messages.set(moved.id, moved);
-    this.store.append({ op: 'putMessage', message: moved });
+    // One journal record: a crash leaves the message in the source queue or in the DLQ, never both or neither.
+    this.store.append({ op: 'moveMessage', from: { queue: q.rec.name, id: m.id }, message: moved });
     q.messages.delete(m.id);
-    this.store.append({ op: 'deleteMessage', queue: q.rec.name, id: m.id });
-    this.emit({ type: 'dead-lettered', queue: q.rec.name, deadLetterQueue: dlq.rec.name, messageId: m.id, receiveCount: m.receiveCount });
+    dlq.messages.set(moved.id, moved);
+    this.emit({ type: 'dead-lettered', queue: q.rec.name, deadLetterQueue: dlq.rec.name, messageId: publicId(m), receiveCount: m.receiveCount });
     // The DLQ's own pollers may be waiting (deferred: we are inside the source queue's receive loop).
     queueMicrotask(() => this.notify(dlq));
   }
@@ -1262,13 +1418,14 @@ export class QueueEngine {
     if (m.deadLetterSourceArn) attributes.DeadLetterQueueSourceArn = m.deadLetterSourceArn;
     if (m.messageGroupId !== undefined) attributes.MessageGroupId = m.messageGroupId;
     return {
-      messageId: m.id,
+      messageId: publicId(m),
       receiptHandle: m.receiptHandle!,
       body: m.body,
       md5OfBody: m.md5OfBody,
       messageAttributes: structuredClone(m.messageAttributes),
       md5OfMessageAttributes: m.md5OfMessageAttributes,
       attributes,
+      visibleAt: m.visibleAt,
     };
   }
 
@@ -1417,6 +1574,7 @@ export class QueueEngine {
             ...m,
             queue: dest.rec.name,
             id: randomUUID(),
+            messageId: undefined,
             seq: ++this.seq,
             sentTimestamp: t,
             receiveCount: 0,
@@ -1426,14 +1584,14 @@ export class QueueEngine {
             visibleAt: t,
             deadLetterSourceArn: undefined,
           };
-          dest.messages.set(moved.id, moved);
-          this.store.append({ op: 'putMessage', message: moved });
+          // One journal record, as for redrive: never in both queues, never in neither, after a crash.
+          this.store.append({ op: 'moveMessage', from: { queue: source.rec.name, id: m.id }, message: moved });
           source.messages.delete(m.id);
-          this.store.append({ op: 'deleteMessage', queue: source.rec.name, id: m.id });
+          dest.messages.set(moved.id, moved);
           task.pending.delete(id);
           task.approximateNumberOfMessagesMoved++;
           movedThisRound++;
-          this.emit({ type: 'moved', queue: source.rec.name, destination: dest.rec.name, messageId: m.id, newMessageId: moved.id });
+          this.emit({ type: 'moved', queue: source.rec.name, destination: dest.rec.name, messageId: publicId(m), newMessageId: moved.id });
           this.notify(dest);
         }
         if (task.pending.size === 0) continue;
@@ -1445,7 +1603,7 @@ export class QueueEngine {
     } catch (err) {
       if (!this.closed) fail(err instanceof Error ? err.message : String(err));
     } finally {
-      if (task.status === 'RUNNING') task.status = task.cancelled ? 'CANCELLED' : 'FAILED';
+      if (task.status === 'RUNNING' || task.status === 'CANCELLING') task.status = task.cancelled ? 'CANCELLED' : 'FAILED';
     }
   }
 }

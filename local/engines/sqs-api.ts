@@ -6,7 +6,15 @@
  * returned headers. Errors are HTTP 4xx with `{"__type":"com.amazonaws.sqs#<Name>","message":...}` and the
  * `x-amzn-query-error: <QueryCode>;Sender` header that the query-compatible AWS SDKs read to pick the error class.
  */
-import { MessageAttributeValue, QueueEngine, ReceivedMessage, SqsError, md5OfMessageAttributes } from './queue-engine';
+import {
+  MAX_MESSAGE_BYTES,
+  MessageAttributeValue,
+  QueueEngine,
+  ReceivedMessage,
+  SqsError,
+  md5OfMessageAttributes,
+  messageSize,
+} from './queue-engine';
 
 export interface SqsRequestContext {
   /** Base URL of the endpoint that received the request (queue URLs are built from it), e.g. http://127.0.0.1:4566 */
@@ -350,11 +358,16 @@ const OPERATIONS: Record<string, Handler> = {
   SendMessageBatch(engine, body) {
     const name = queueName(engine, body);
     const entries = batchEntries(body, 'Entries');
-    const max = Number(engine.getQueueAttributes(name, ['MaximumMessageSize']).MaximumMessageSize);
+    // The whole request fails when the entries together (each body plus its message attributes, as SendMessage
+    // counts a message) exceed 1 MiB; each entry is then held to the queue's MaximumMessageSize on its own.
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
     let total = 0;
-    for (const e of entries) total += typeof e.MessageBody === 'string' ? Buffer.byteLength(e.MessageBody, 'utf8') : 0;
-    if (total > max) {
-      throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${max} bytes. You have sent ${total} bytes.`);
+    for (const e of entries) {
+      const attributes = e.MessageAttributes && typeof e.MessageAttributes === 'object' ? (e.MessageAttributes as Record<string, MessageAttributeValue>) : undefined;
+      total += messageSize(typeof e.MessageBody === 'string' ? e.MessageBody : '', attributes);
+    }
+    if (total > MAX_MESSAGE_BYTES) {
+      throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${MAX_MESSAGE_BYTES} bytes. You have sent ${total} bytes.`);
     }
     return eachEntry(entries, (e) => sendResult(engine.sendMessage(name, sendInput(e))));
   },

@@ -1,18 +1,35 @@
 /**
  * Lambda's SQS event source mapping, emulated over QueueEngine (per the Lambda developer guide, "Using Lambda with
- * Amazon SQS"):
+ * Amazon SQS", https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, and the pages cited below):
  * - a poller long-polls the queue (up to 10 messages per ReceiveMessage, the queue's visibility timeout) and
  *   gathers a batch until it holds `batchSize` records, the batching window ends, or the 6 MB payload limit is
- *   reached; it hands the batch to an invocation and gathers the next one while that runs (one gatherer, so a
- *   batching window collects every message that arrives during it into one batch);
+ *   reached; it hands the batch to an invocation and gathers the next one while that runs. By default there is one
+ *   poller, so a batching window collects every message that arrives during it into one batch (deterministic
+ *   batches); with `pollers: N` (AWS starts with five) N pollers gather at once and which messages share a batch
+ *   depends on timing and a random jitter, as on AWS;
  * - the function is invoked with `{ Records: [...] }` in the SQS event format;
  * - on success every record is deleted; with `reportBatchItemFailures`, every record except the `itemIdentifier`s
  *   of `batchItemFailures` is deleted; an invalid response (an identifier not in the batch, an empty or missing
  *   identifier, a malformed body) fails the whole batch;
  * - on a function error or timeout nothing is deleted: the messages come back after the visibility timeout with a
- *   higher receive count, so the queue's redrive policy moves poison messages to the DLQ;
- * - at most `maximumConcurrency` batches are in flight;
- * - stop() stops polling and waits for in-flight batches to finish.
+ *   higher receive count, so the queue's redrive policy moves poison messages to the DLQ; and Lambda backs off:
+ *   the mapping's concurrency halves and polling pauses (1 s, doubling to 10 s) after each failed batch in a row,
+ *   until a batch succeeds. Not with ReportBatchItemFailures, where Lambda does not scale polling down
+ *   (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html);
+ * - at most `maximumConcurrency` batches are gathered or in flight (ScalingConfig.MaximumConcurrency, 2 to 1,000;
+ *   unset: 5, the five concurrent batches AWS starts with; AWS then scales up by up to 300 a minute to 1,000, the
+ *   local runtime stays at 5; https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html). Reaching it
+ *   is not throttling: the pollers stop receiving, the messages wait in the queue;
+ * - throttling (the function has no free environment: `isThrottled()`, or an invocation answered with
+ *   TooManyRequestsException): the received batch is retried with back-off (0.5 s doubling to 8 s) until its
+ *   visibility timeout ends; then it is dropped, not deleted and not returned early: its messages are visible again
+ *   when the timeout ends, with the receive counted (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html);
+ *   throttles back the mapping's concurrency off too;
+ * - stop() stops polling and waits for in-flight batches to finish (a batch gathered or throttled but never
+ *   invoked is given back to the queue at once).
+ *
+ * Time: every wait here is simulated time (divided by the time scale), but the function's timeout is real time.
+ * checkTimeScale() says whether a queue's scaled visibility timeout still covers the function's timeout.
  */
 import { Clock, systemClock } from '../clock';
 import { InvokeError, InvokeResult, Invoker } from './invoker';
@@ -23,14 +40,19 @@ export interface SqsBatchInfo {
   functionName: string;
   queueName: string;
   messageIds: string[];
-  /** success: all deleted; partial: all but the reported failures deleted; failure: nothing deleted. */
-  outcome: 'success' | 'partial' | 'failure';
+  /**
+   * success: all deleted; partial: all but the reported failures deleted; failure: nothing deleted; throttled: never
+   * invoked (no environment free before the visibility timeout ended), nothing deleted.
+   */
+  outcome: 'success' | 'partial' | 'failure' | 'throttled';
   deletedMessageIds: string[];
   failedMessageIds: string[];
   /** Why the batch failed as a whole (function error, timeout, invalid partial batch response). */
   reason?: string;
   error?: InvokeError;
   timedOut?: boolean;
+  /** How many invocation attempts were throttled before the batch ran (or was dropped). */
+  throttles?: number;
   durationMs: number;
 }
 
@@ -42,8 +64,21 @@ export interface SqsEventSourceOptions {
   batchSize?: number;
   /** 0 to 300 seconds; default 0. */
   maximumBatchingWindowSeconds?: number;
-  /** 2 to 1,000; the local default is 5 concurrent batches (AWS scales up to 1,250 unless limited). */
+  /**
+   * ScalingConfig.MaximumConcurrency, 2 to 1,000. Unset: 5 concurrent batches, the five AWS starts with (AWS then
+   * scales up to 1,000; locally it stays at 5).
+   */
   maximumConcurrency?: number;
+  /** Concurrent pollers gathering batches (default 1: deterministic batches). AWS starts with 5. */
+  pollers?: number;
+  /** Random numbers in [0, 1) for the pollers' jitter (default Math.random); only used with more than one poller. */
+  random?: () => number;
+  /**
+   * True while the function cannot start an invocation (every environment busy at its concurrency limit). The
+   * local runtime passes `() => fn.stats().busy >= fn.maxConcurrency`. An invocation that answers
+   * TooManyRequestsException counts as throttled too.
+   */
+  isThrottled?: () => boolean;
   /** FunctionResponseTypes: ['ReportBatchItemFailures']. */
   reportBatchItemFailures?: boolean;
   clock?: Clock;
@@ -68,15 +103,35 @@ export interface SqsEventRecord {
 
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const LONG_POLL_MS = 20_000;
+/** Polling errors (the queue was deleted, ...): retry after 1 s. */
 const ERROR_BACKOFF_MS = 1_000;
-const DEFAULT_CONCURRENCY = 5;
+/** AWS starts an SQS event source with five concurrent batches (services-sqs-scaling.html); locally it stays there. */
+export const DEFAULT_SQS_CONCURRENCY = 5;
+/** Function errors: polling pauses 1 s, doubling with each failed batch in a row, at most 10 s (local choice). */
+const FAILURE_BACKOFF_MS = 1_000;
+const FAILURE_BACKOFF_MAX_MS = 10_000;
+/** Throttled invocations: retried after 0.5 s, doubling, at most 8 s, until the visibility timeout ends (local choice). */
+const THROTTLE_RETRY_MS = 500;
+const THROTTLE_RETRY_MAX_MS = 8_000;
+/** With several pollers, each waits a random 0 to 50 ms before a receive, so batch boundaries vary. */
+const POLLER_JITTER_MS = 50;
 const RECORD_ATTRIBUTES = ['ApproximateReceiveCount', 'SentTimestamp', 'SenderId', 'ApproximateFirstReceiveTimestamp', 'AWSTraceHeader'];
 
-/** A counting semaphore whose waits can be abandoned. */
+/** A counting semaphore whose waits can be abandoned and whose limit can change (back-off). */
 class Slots {
   private used = 0;
   private readonly waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
+  constructor(private limit: number) {}
+  get inUse(): number {
+    return this.used;
+  }
+  setLimit(limit: number): void {
+    this.limit = limit;
+    while (this.used < this.limit && this.waiting.length) {
+      this.used++;
+      this.waiting.shift()!();
+    }
+  }
   acquire(signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return Promise.resolve(false);
     if (this.used < this.limit) {
@@ -98,7 +153,7 @@ class Slots {
     });
   }
   release(): void {
-    const next = this.waiting.shift();
+    const next = this.used <= this.limit ? this.waiting.shift() : undefined;
     if (next) next(); // the slot passes straight to the next waiter
     else this.used--;
   }
@@ -108,17 +163,24 @@ export class SqsEventSource {
   readonly batchSize: number;
   readonly maximumBatchingWindowSeconds: number;
   readonly maximumConcurrency: number;
+  readonly pollers: number;
   private readonly clock: Clock;
   private readonly region: string;
+  private readonly random: () => number;
   private readonly slots: Slots;
   private readonly inFlight = new Set<Promise<void>>();
-  private poller: Promise<void> | undefined;
+  private pollerLoops: Promise<void>[] = [];
   private abort: AbortController | undefined;
+  /** Failed (or throttled) batches in a row: the back-off level. */
+  private failures = 0;
+  /** Real epoch ms before which no poller starts a receive (back-off after a function error). */
+  private pausedUntil = 0;
 
   constructor(private readonly options: SqsEventSourceOptions) {
     this.batchSize = options.batchSize ?? 10;
     this.maximumBatchingWindowSeconds = options.maximumBatchingWindowSeconds ?? 0;
-    this.maximumConcurrency = options.maximumConcurrency ?? DEFAULT_CONCURRENCY;
+    this.maximumConcurrency = options.maximumConcurrency ?? DEFAULT_SQS_CONCURRENCY;
+    this.pollers = options.pollers ?? 1;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 10_000) {
       throw new Error(`BatchSize must be an integer from 1 to 10000, got ${this.batchSize}`);
     }
@@ -133,8 +195,12 @@ export class SqsEventSource {
     if (options.maximumConcurrency !== undefined && (!Number.isInteger(c) || c < 2 || c > 1000)) {
       throw new Error(`MaximumConcurrency must be an integer from 2 to 1000, got ${c}`);
     }
+    if (!Number.isInteger(this.pollers) || this.pollers < 1 || this.pollers > 1000) {
+      throw new Error(`pollers must be an integer from 1 to 1000, got ${this.pollers}`);
+    }
     this.clock = options.clock ?? options.engine.clock ?? systemClock();
     this.region = options.region ?? options.engine.region;
+    this.random = options.random ?? Math.random;
     this.slots = new Slots(this.maximumConcurrency);
   }
 
@@ -142,16 +208,26 @@ export class SqsEventSource {
     return this.abort !== undefined;
   }
 
-  /** Number of batches currently being processed. */
+  /** Number of batches currently being processed (invoked, or waiting out a throttle). */
   get inFlightBatches(): number {
     return this.inFlight.size;
+  }
+
+  /** Failed (or throttled) batches in a row, the back-off level: 0 when the last batch ran fine. */
+  get backOffLevel(): number {
+    return this.failures;
+  }
+
+  /** Concurrent batches allowed now: maximumConcurrency, halved per failed batch in a row (at least 1). */
+  get currentConcurrency(): number {
+    return Math.max(1, Math.floor(this.maximumConcurrency / 2 ** this.failures));
   }
 
   start(): void {
     if (this.abort) return;
     const abort = new AbortController();
     this.abort = abort;
-    this.poller = this.poll(abort.signal);
+    this.pollerLoops = Array.from({ length: this.pollers }, () => this.poll(abort.signal));
   }
 
   /** Stops polling; resolves once every in-flight batch has finished (its messages deleted or left to return). */
@@ -159,18 +235,23 @@ export class SqsEventSource {
     const abort = this.abort;
     if (!abort) return;
     abort.abort(new Error('event source stopped'));
-    await this.poller;
+    await Promise.all(this.pollerLoops);
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
-    this.poller = undefined;
+    this.pollerLoops = [];
     this.abort = undefined;
   }
 
   private async poll(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       if (!(await this.slots.acquire(signal))) return;
+      // Back-off after function errors: no receive until the pause ends (it may grow while we wait).
+      for (let pause = this.pausedUntil - this.clock.now(); pause > 0 && !signal.aborted; pause = this.pausedUntil - this.clock.now()) {
+        await this.clock.sleep(pause * this.clock.scale, signal).catch(() => undefined);
+      }
+      if (this.pollers > 1) await this.clock.sleep(this.random() * POLLER_JITTER_MS, signal).catch(() => undefined);
       let records: ReceivedMessage[];
       try {
-        records = await this.gather(signal);
+        records = signal.aborted ? [] : await this.gather(signal);
       } catch (err) {
         this.slots.release();
         this.options.onError?.(err);
@@ -187,7 +268,7 @@ export class SqsEventSource {
         this.slots.release();
         return;
       }
-      const batch = this.process(records).finally(() => {
+      const batch = this.process(records, signal).finally(() => {
         this.inFlight.delete(batch);
         this.slots.release();
       });
@@ -244,6 +325,23 @@ export class SqsEventSource {
     }
   }
 
+  /** A failed or throttled batch: halve the concurrency; after a function error also pause polling. */
+  private backOff(pausePolling: boolean): void {
+    this.failures = Math.min(this.failures + 1, 30);
+    this.slots.setLimit(this.currentConcurrency);
+    if (pausePolling) {
+      const pauseMs = Math.min(FAILURE_BACKOFF_MAX_MS, FAILURE_BACKOFF_MS * 2 ** (this.failures - 1));
+      this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + this.clock.scaled(pauseMs));
+    }
+  }
+
+  private recovered(): void {
+    if (this.failures === 0) return;
+    this.failures = 0;
+    this.pausedUntil = 0;
+    this.slots.setLimit(this.maximumConcurrency);
+  }
+
   toEvent(records: ReceivedMessage[]): { Records: SqsEventRecord[] } {
     const eventSourceARN = this.options.engine.queueArn(this.options.queueName);
     return {
@@ -277,18 +375,64 @@ export class SqsEventSource {
     };
   }
 
-  private async process(records: ReceivedMessage[]): Promise<void> {
+  /**
+   * Invokes the function with the batch, retrying throttled attempts until the batch's visibility timeout ends
+   * (then the batch is dropped: nothing deleted, nothing given back early).
+   */
+  private async invokeUnlessThrottled(
+    records: ReceivedMessage[],
+    signal: AbortSignal,
+  ): Promise<{ result?: InvokeResult; throttles: number; stopped?: boolean }> {
+    const { invoker } = this.options;
+    const deadline = Math.min(...records.map((r) => r.visibleAt));
+    let throttles = 0;
+    for (;;) {
+      if (this.clock.now() >= deadline) return { throttles };
+      let result: InvokeResult | undefined;
+      if (!this.options.isThrottled?.()) {
+        try {
+          result = await invoker.invoke(this.toEvent(records));
+        } catch (err) {
+          result = {
+            ok: false,
+            error: { errorType: 'InvokerError', errorMessage: err instanceof Error ? err.message : String(err) },
+            durationMs: 0,
+          };
+        }
+        if (!isThrottle(result)) return { result, throttles };
+      }
+      if (throttles++ === 0) this.backOff(false);
+      const retryMs = Math.min(THROTTLE_RETRY_MAX_MS, THROTTLE_RETRY_MS * 2 ** (throttles - 1));
+      const untilDeadlineMs = (deadline - this.clock.now()) * this.clock.scale;
+      try {
+        await this.clock.sleep(Math.max(0, Math.min(retryMs, untilDeadlineMs)), signal);
+      } catch {
+        return { throttles, stopped: true };
+      }
+    }
+  }
+
+  private async process(records: ReceivedMessage[], signal: AbortSignal): Promise<void> {
     const { engine, queueName, invoker } = this.options;
     const ids = records.map((r) => r.messageId);
-    let result: InvokeResult;
-    try {
-      result = await invoker.invoke(this.toEvent(records));
-    } catch (err) {
-      result = {
-        ok: false,
-        error: { errorType: 'InvokerError', errorMessage: err instanceof Error ? err.message : String(err) },
+    const { result, throttles, stopped } = await this.invokeUnlessThrottled(records, signal);
+    if (!result) {
+      // Never invoked. Stopping: give the messages back now. Throttled out: they are visible again already.
+      if (stopped) this.returnToQueue(records);
+      this.report({
+        functionName: invoker.name,
+        queueName,
+        messageIds: ids,
+        outcome: 'throttled',
+        deletedMessageIds: [],
+        failedMessageIds: ids,
+        reason: stopped
+          ? 'throttled (TooManyRequestsException) until the event source stopped'
+          : 'throttled (TooManyRequestsException) until the visibility timeout ended: the messages are visible again',
+        throttles,
         durationMs: 0,
-      };
+      });
+      return;
     }
     let failed: string[];
     let reason: string | undefined;
@@ -305,6 +449,9 @@ export class SqsEventSource {
         reason = `invalid partial batch response: ${parsed.reason}`;
       }
     }
+    // Back-off after a function error or timeout, not with ReportBatchItemFailures (services-sqs-errorhandling.html).
+    if (!result.ok && !this.options.reportBatchItemFailures) this.backOff(true);
+    else this.recovered();
     const failedSet = new Set(failed);
     const deleted: string[] = [];
     for (const r of records) {
@@ -333,12 +480,22 @@ export class SqsEventSource {
       info.error = result.error;
       if (result.timedOut) info.timedOut = true;
     }
+    if (throttles > 0) info.throttles = throttles;
+    this.report(info);
+  }
+
+  private report(info: SqsBatchInfo): void {
     try {
       this.options.onBatch?.(info);
     } catch (err) {
       this.options.onError?.(err);
     }
   }
+}
+
+/** Lambda's throttling error (HTTP 429): the invocation did not run. */
+function isThrottle(result: InvokeResult): boolean {
+  return !result.ok && (result.error.errorType === 'TooManyRequestsException' || result.error.errorType === 'Lambda.TooManyRequestsException');
 }
 
 /**
@@ -363,4 +520,54 @@ export function parseBatchItemFailures(
     if (!failedIds.includes(id)) failedIds.push(id);
   }
   return { valid: true, failedIds };
+}
+
+export interface TimeScaleCheck {
+  queueName: string;
+  /** The queue's VisibilityTimeout in (simulated) seconds. */
+  visibilityTimeoutSeconds: number;
+  functionName: string;
+  /** The function's Timeout in seconds: enforced in real time, whatever the time scale. */
+  functionTimeoutSeconds: number;
+  timeScale: number;
+  /** The mapping's MaximumBatchingWindowInSeconds (default 0): the first message of a batch is in flight during it. */
+  maximumBatchingWindowSeconds?: number;
+}
+
+/**
+ * Whether an SQS event source still works at a time scale: the runtime divides the visibility timeout (and the
+ * batching window) by the scale, but the function's timeout runs in real time, so a scaled visibility timeout
+ * shorter than the function's timeout lets a message become visible, and be delivered again, while the function
+ * is still working on it. Returns undefined when the combination is safe, else an error message naming the queue,
+ * the function and the largest safe scale, (visibility timeout - batching window) / function timeout (at least 1:
+ * at scale 1 the runtime waits as long as AWS does).
+ *
+ * AWS itself rejects a mapping whose function timeout exceeds the queue's visibility timeout (and advises at least
+ * six times the function timeout): https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+ */
+export function checkTimeScale(c: TimeScaleCheck): string | undefined {
+  const window = c.maximumBatchingWindowSeconds ?? 0;
+  const vt = c.visibilityTimeoutSeconds;
+  const ft = c.functionTimeoutSeconds;
+  if (!(ft > 0) || !(vt >= 0) || !(c.timeScale > 0)) {
+    return `queue ${c.queueName} / function ${c.functionName}: cannot check the time scale (visibility timeout ${vt} s, function timeout ${ft} s, time scale ${c.timeScale})`;
+  }
+  if (ft > vt) {
+    return (
+      `queue ${c.queueName}: its visibility timeout (${vt} s) is shorter than the timeout of function ${c.functionName} (${ft} s); ` +
+      'AWS rejects this event source mapping (the function timeout must not exceed the visibility timeout) at any time scale'
+    );
+  }
+  // At scale 1 or slower nothing runs faster than on AWS: only AWS's own rule applies.
+  const largest = Math.max(1, (vt - window) / ft);
+  if (c.timeScale <= largest * (1 + 1e-9)) return undefined;
+  const shown = Math.floor(largest * 1000) / 1000;
+  const realVisibility = Math.max(0, Math.round(((vt - window) / c.timeScale) * 1000) / 1000);
+  return (
+    `queue ${c.queueName}: at time scale ${c.timeScale} its visibility timeout of ${vt} s` +
+    (window ? ` less the ${window} s batching window` : '') +
+    ` lasts ${realVisibility} s of real time, shorter than the ${ft} s timeout of function ${c.functionName} ` +
+    `(function timeouts run in real time): messages would be delivered again while the function still runs. ` +
+    `The largest time scale for this queue and function is ${shown}.`
+  );
 }

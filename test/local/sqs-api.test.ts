@@ -291,6 +291,29 @@ const CASES: Case[] = [
     ],
   },
   {
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html (MessageBody: at most 1 MiB, 1,048,576 bytes)
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html (name, type and value count)
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html (MessageSystemAttributes do not count)
+    name: 'the 1 MiB message limit (default MaximumMessageSize 1048576): body + attributes; AWS\'s InvalidParameterValue "Message must be shorter than 1048576 bytes."',
+    queues: { q: {} },
+    steps: [
+      send('q', 'x'.repeat(1_048_576)),
+      run(async (s) => {
+        const err: any = await s.call('SendMessage', { QueueUrl: s.url('q'), MessageBody: 'x'.repeat(1_048_577) }).catch((e) => e);
+        expect(err.name).toBe('InvalidParameterValue');
+        expect(err.message).toBe('One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes.');
+        expect(err.$metadata.httpStatusCode).toBe(400);
+      }),
+      // 1,048,566 + 'k' (1) + 'String' (6) + 'abcd' (4) = 1,048,577 bytes
+      fails('SendMessage', (s) => ({ QueueUrl: s.url('q'), MessageBody: 'x'.repeat(1_048_566), MessageAttributes: { k: { DataType: 'String', StringValue: 'abcd' } } }), 'InvalidParameterValue'),
+      send('q', 'x'.repeat(1_048_566), { MessageAttributes: { k: { DataType: 'String', StringValue: 'abc' } } }),
+      // a multi-byte body counts its UTF-8 bytes: 349,526 x 3 bytes = 1,048,578
+      fails('SendMessage', (s) => ({ QueueUrl: s.url('q'), MessageBody: '€'.repeat(349_526) }), 'InvalidParameterValue'),
+      send('q', 'x'.repeat(1_048_576), { MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1' } } }),
+      counts('q', { visible: 3 }),
+    ],
+  },
+  {
     name: 'tags: CreateQueue tags, TagQueue, ListQueueTags',
     steps: [
       run(async (s) => {
@@ -404,6 +427,43 @@ const CASES: Case[] = [
     ],
   },
   {
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html: the individual
+    // message size and the total payload (the sum of the batched messages) are both at most 1 MiB (1,048,576 bytes);
+    // a message's size is its body plus its attributes (API_MessageAttributeValue.html).
+    name: 'SendMessageBatch: BatchRequestTooLong when the entries together exceed 1 MiB, message attributes included',
+    queues: { q: {}, small: { MaximumMessageSize: '1024' } },
+    steps: [
+      // exactly 1 MiB in two bodies
+      call('SendMessageBatch', (s) => ({ QueueUrl: s.url('q'), Entries: [{ Id: 'a', MessageBody: 'x'.repeat(524_288) }, { Id: 'b', MessageBody: 'y'.repeat(524_288) }] }), (out) => {
+        expect(out.Successful).toHaveLength(2);
+        expect(out.Failed ?? []).toEqual([]);
+      }),
+      fails('SendMessageBatch', (s) => ({ QueueUrl: s.url('q'), Entries: [{ Id: 'a', MessageBody: 'x'.repeat(600_000) }, { Id: 'b', MessageBody: 'y'.repeat(600_000) }] }), 'BatchRequestTooLong'),
+      run(async (s) => {
+        // bodies alone 1,048,000 bytes; with one attribute of 1,000 bytes each the request is 1,050,000 bytes
+        const attribute = { big: { DataType: 'String', StringValue: 'v'.repeat(1_000 - 'big'.length - 'String'.length) } };
+        const err: any = await s
+          .call('SendMessageBatch', {
+            QueueUrl: s.url('q'),
+            Entries: [
+              { Id: 'a', MessageBody: 'x'.repeat(524_000), MessageAttributes: attribute },
+              { Id: 'b', MessageBody: 'y'.repeat(524_000), MessageAttributes: attribute },
+            ],
+          })
+          .catch((e) => e);
+        expect(err.name).toBe('BatchRequestTooLong');
+        expect(err.message).toBe('Batch requests cannot be longer than 1048576 bytes. You have sent 1050000 bytes.');
+        expect(err.$metadata.httpStatusCode).toBe(400);
+      }),
+      counts('q', { visible: 2 }),
+      // the queue's own MaximumMessageSize holds each entry on its own (a per-entry failure), not the request
+      call('SendMessageBatch', (s) => ({ QueueUrl: s.url('small'), Entries: [{ Id: 'ok1', MessageBody: 'x'.repeat(1000) }, { Id: 'ok2', MessageBody: 'x'.repeat(1000) }, { Id: 'big', MessageBody: 'x'.repeat(1025) }] }), (out) => {
+        expect(out.Successful.map((e: any) => e.Id)).toEqual(['ok1', 'ok2']);
+        expect(out.Failed).toEqual([expect.objectContaining({ Id: 'big', SenderFault: true, Code: 'InvalidParameterValue' })]);
+      }),
+    ],
+  },
+  {
     name: 'ReceiveMessage returns up to MaxNumberOfMessages (at most 10)',
     queues: { q: {} },
     steps: [
@@ -419,7 +479,8 @@ const CASES: Case[] = [
   // ----- visibility -----
   {
     name: 'visibility timeout: a received message is hidden, then returns with a new receipt handle and a higher receive count',
-    queues: { q: { VisibilityTimeout: '10' } },
+    // 30 s (300 ms real): the steps before the wait must finish within it even on a loaded machine
+    queues: { q: { VisibilityTimeout: '30' } },
     steps: [
       send('q', 'hello', {}, 'sent'),
       receive('q', {}, (msgs, s) => {
@@ -428,7 +489,7 @@ const CASES: Case[] = [
       }),
       receive('q', {}, (msgs) => expect(msgs).toHaveLength(0)),
       counts('q', { visible: 0, notVisible: 1 }),
-      wait(11_000),
+      wait(31_000),
       counts('q', { visible: 1, notVisible: 0 }),
       receive('q', {}, (msgs, s) => {
         expect(msgs[0].MessageId).toBe(s.vars.sent.MessageId);
@@ -465,9 +526,10 @@ const CASES: Case[] = [
       call('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 0 })),
       counts('q', { visible: 1, notVisible: 0 }),
       fails('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 10 }), 'MessageNotInflight'),
-      receive('q', { VisibilityTimeout: 5 }, (msgs, s) => (s.vars.h2 = msgs[0].ReceiptHandle)),
+      // 20 s (200 ms real) leaves room for the change on a loaded machine; extended to 60 s it outlasts the 25 s wait
+      receive('q', { VisibilityTimeout: 20 }, (msgs, s) => (s.vars.h2 = msgs[0].ReceiptHandle)),
       call('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h2, VisibilityTimeout: 60 })),
-      wait(8_000),
+      wait(25_000),
       receive('q', {}, (msgs) => expect(msgs).toHaveLength(0)),
       fails('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 10 }), 'InvalidParameterValue'),
       fails('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h2, VisibilityTimeout: 43201 }), 'InvalidParameterValue'),
@@ -513,14 +575,15 @@ const CASES: Case[] = [
   // ----- delay, long polling, purge, retention -----
   {
     name: 'DelaySeconds (queue default and per message) hides new messages, counted as ApproximateNumberOfMessagesDelayed',
-    queues: { q: { DelaySeconds: '5' } },
+    // 20 s (200 ms real): the first steps must finish within the delay even on a loaded machine
+    queues: { q: { DelaySeconds: '20' } },
     steps: [
       send('q', 'queue-delay'),
       send('q', 'no-delay', { DelaySeconds: 0 }),
       send('q', 'long-delay', { DelaySeconds: 60 }),
       counts('q', { visible: 1, delayed: 2 }),
       receive('q', { MaxNumberOfMessages: 10 }, (msgs) => expect(msgs.map((m) => m.Body)).toEqual(['no-delay'])),
-      wait(6_000),
+      wait(21_000),
       receive('q', { MaxNumberOfMessages: 10 }, (msgs) => expect(msgs.map((m) => m.Body)).toEqual(['queue-delay'])),
       counts('q', { delayed: 1, notVisible: 2 }),
     ],
@@ -718,9 +781,18 @@ const CASES: Case[] = [
         ]);
       }),
       call('CancelMessageMoveTask', (s) => ({ TaskHandle: s.vars.handle }), (out) => expect(out.ApproximateNumberOfMessagesMoved).toBe(2)),
+      // CANCELLING while the task stops (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasksResultEntry.html),
+      // then CANCELLED; test/local/sqs-faults.test.ts catches CANCELLING deterministically on the engine.
       call('ListMessageMoveTasks', (s) => ({ SourceArn: s.arn('dlq') }), (out) => {
-        expect(out.Results[0].Status).toBe('CANCELLED');
+        expect(['CANCELLING', 'CANCELLED']).toContain(out.Results[0].Status);
         expect(out.Results[0].TaskHandle).toBeUndefined();
+      }),
+      run(async (s) => {
+        const task = await until(async () => {
+          const out = await s.call('ListMessageMoveTasks', { SourceArn: s.arn('dlq') });
+          return out.Results[0].Status === 'CANCELLED' ? out.Results[0] : undefined;
+        });
+        expect(task.ApproximateNumberOfMessagesMoved).toBe(2);
       }),
       counts('dlq', { notVisible: 1 }),
     ],

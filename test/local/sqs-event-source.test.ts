@@ -34,6 +34,8 @@ interface World {
   drainDlq(): Promise<{ body: string; messageId: string; receiveCount: string }[]>;
   startedAt: number;
   stoppedIn?: number;
+  /** Date.now() when stop() resolved. */
+  stoppedAt?: number;
 }
 
 interface Case {
@@ -97,7 +99,8 @@ const CASES: Case[] = [
   },
   {
     name: 'batching window: records arriving during MaximumBatchingWindowInSeconds go into one invocation, made when the window ends',
-    source: { batchSize: 10, maximumBatchingWindowSeconds: 5 },
+    // 20 s (200 ms real): the three sends, 10 ms apart, fit in the window even on a loaded machine
+    source: { batchSize: 10, maximumBatchingWindowSeconds: 20 },
     handler: () => ({}),
     act: async (w) => {
       w.send('a');
@@ -109,8 +112,8 @@ const CASES: Case[] = [
     until: (w) => w.batches.length >= 1,
     expect: (w) => {
       expect(bodiesOf(w)).toEqual(['a,b,c']);
-      // the window (5 s = 50 ms real) started with the first record
-      expect(w.invocations[0].startedAt - w.startedAt).toBeGreaterThanOrEqual(45);
+      // the window (20 s = 200 ms real) started with the first record
+      expect(w.invocations[0].startedAt - w.startedAt).toBeGreaterThanOrEqual(195);
     },
   },
   {
@@ -158,8 +161,9 @@ const CASES: Case[] = [
       expect(w.batches[0]).toMatchObject({ outcome: 'failure', deletedMessageIds: [], error: { errorType: 'Error', errorMessage: 'Boom' } });
       expect(w.invocations[1].bodies.sort()).toEqual(['a', 'b', 'c']);
       expect(w.invocations[1].records.every((r) => r.attributes.ApproximateReceiveCount === '2')).toBe(true);
-      // the retry came only after the visibility timeout (5 s = 50 ms real)
-      expect(w.invocations[1].startedAt - w.invocations[0].startedAt).toBeGreaterThanOrEqual(45);
+      // the retry came only after the visibility timeout (5 s = 50 ms real) that began with the first receive
+      const firstReceive = Number(w.invocations[1].records[0].attributes.ApproximateFirstReceiveTimestamp);
+      expect(w.invocations[1].startedAt - firstReceive).toBeGreaterThanOrEqual(48);
       expect(w.counts()).toEqual({ visible: 0, notVisible: 0 });
     },
   },
@@ -290,14 +294,17 @@ const CASES: Case[] = [
       while (w.invocations.length === 0) await sleep(2);
       const t = Date.now();
       await w.source.stop();
-      w.stoppedIn = Date.now() - t;
+      w.stoppedAt = Date.now();
+      w.stoppedIn = w.stoppedAt - t;
       w.send('after-stop');
       await sleep(50);
     },
     until: (w) => w.stoppedIn !== undefined,
     expect: (w) => {
-      expect(w.stoppedIn).toBeGreaterThanOrEqual(60);
+      // stop() resolved only once the 80 ms handler had ended (not a fixed time: the start may be noticed late)
       expect(w.invocations[0].endedAt).toBeDefined();
+      expect(w.invocations[0].endedAt!).toBeLessThanOrEqual(w.stoppedAt!);
+      expect(w.stoppedAt! - w.invocations[0].startedAt).toBeGreaterThanOrEqual(75);
       expect(w.batches).toEqual([expect.objectContaining({ outcome: 'success', deletedMessageIds: [w.sent['in-flight']] })]);
       expect(bodiesOf(w)).toEqual(['in-flight']);
       expect(w.counts()).toEqual({ visible: 1, notVisible: 0 }); // 'after-stop' waits in the queue
