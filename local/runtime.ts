@@ -161,6 +161,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     region,
     accountId: ACCOUNT_ID,
     store: dataDir ? new FileQueueStore(path.join(dataDir, 'sqs')) : new MemoryQueueStore(),
+    faults,
   });
   cleanup.push(() => queues.close());
   const bus = new EventBusEngine({

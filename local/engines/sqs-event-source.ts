@@ -79,6 +79,13 @@ export interface SqsEventSourceOptions {
    * TooManyRequestsException counts as throttled too.
    */
   isThrottled?: () => boolean;
+  /**
+   * The function's timeout in (real) seconds. When the time scale makes the queue's visibility timeout shorter in
+   * real time than this, the batch's visibility is held while the invocation runs (and given back when it ends), so
+   * a message is never delivered again while its function may still be working on it: the guarantee AWS gives by
+   * refusing a visibility timeout shorter than the function's timeout. See checkTimeScale.
+   */
+  functionTimeoutSeconds?: number;
   /** FunctionResponseTypes: ['ReportBatchItemFailures']. */
   reportBatchItemFailures?: boolean;
   clock?: Clock;
@@ -415,7 +422,10 @@ export class SqsEventSource {
   private async process(records: ReceivedMessage[], signal: AbortSignal): Promise<void> {
     const { engine, queueName, invoker } = this.options;
     const ids = records.map((r) => r.messageId);
+    const held = this.holdVisibility(records);
     const { result, throttles, stopped } = await this.invokeUnlessThrottled(records, signal);
+    // The failed (or never invoked) messages come back when their own visibility timeout ends, as on AWS.
+    if (held && !stopped) this.releaseVisibility(records, new Set(result?.ok ? [] : records.map((r) => r.messageId)), result?.ok === true);
     if (!result) {
       // Never invoked. Stopping: give the messages back now. Throttled out: they are visible again already.
       if (stopped) this.returnToQueue(records);
@@ -453,6 +463,7 @@ export class SqsEventSource {
     if (!result.ok && !this.options.reportBatchItemFailures) this.backOff(true);
     else this.recovered();
     const failedSet = new Set(failed);
+    if (held && result.ok) for (const r of records) if (failedSet.has(r.messageId)) this.giveBack(r);
     const deleted: string[] = [];
     for (const r of records) {
       if (failedSet.has(r.messageId)) continue;
@@ -482,6 +493,43 @@ export class SqsEventSource {
     }
     if (throttles > 0) info.throttles = throttles;
     this.report(info);
+  }
+
+  /** Holds the batch invisible for the function's real timeout when the scaled visibility timeout is shorter. */
+  private holdVisibility(records: ReceivedMessage[]): boolean {
+    const timeout = this.options.functionTimeoutSeconds;
+    if (!timeout || records.length === 0) return false;
+    const realVisibilityMs = Math.min(...records.map((r) => r.visibleAt)) - this.clock.now();
+    if (realVisibilityMs >= timeout * 1000) return false;
+    // Simulated seconds that last the function's timeout (plus a second for the answer) in real time.
+    const seconds = Math.min(43_200, Math.ceil((timeout + 1) * this.clock.scale));
+    for (const r of records) {
+      try {
+        this.options.engine.changeMessageVisibility(this.options.queueName, r.receiptHandle, seconds);
+      } catch (err) {
+        this.options.onError?.(err);
+      }
+    }
+    return true;
+  }
+
+  /** Gives held messages their own visibility timeout back: visible when it ends (at once if it already has). */
+  private releaseVisibility(records: ReceivedMessage[], failedIds: Set<string>, succeeded: boolean): void {
+    const now = this.clock.now();
+    for (const r of records) {
+      // Successes are deleted by the caller; partial failures are released after the response is parsed.
+      if (succeeded && !failedIds.has(r.messageId)) continue;
+      this.giveBack(r, now);
+    }
+  }
+
+  private giveBack(r: ReceivedMessage, now = this.clock.now()): void {
+    const remaining = Math.max(0, Math.ceil(((r.visibleAt - now) * this.clock.scale) / 1000));
+    try {
+      this.options.engine.changeMessageVisibility(this.options.queueName, r.receiptHandle, remaining);
+    } catch {
+      // deleted meanwhile (a duplicate's delete), or the receipt is stale: nothing to give back
+    }
   }
 
   private report(info: SqsBatchInfo): void {

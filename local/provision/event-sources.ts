@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamEventSource } from '../engines/dynamodb-stream-event-source';
 import { Invoker } from '../engines/invoker';
-import { SqsEventSource } from '../engines/sqs-event-source';
+import { checkTimeScale, SqsEventSource } from '../engines/sqs-event-source';
 import { Provisioning } from './context';
 
 const STREAM_ARN = /^arn:aws:dynamodb:[^:]*:[^:]*:table\/([^/]+)\/stream\//;
@@ -41,7 +41,21 @@ function reportsBatchItemFailures(props: Record<string, unknown>): boolean {
 }
 
 function sqsSource(p: Provisioning, id: string, props: Record<string, unknown>, queueName: string, fn: Invoker): SqsEventSource {
+  const local = p.engines.functions.get(fn.name);
+  if (local) {
+    const visibilityTimeoutSeconds = Number(p.engines.queues.getQueueAttributes(queueName, ['VisibilityTimeout']).VisibilityTimeout);
+    const check = { queueName, visibilityTimeoutSeconds, functionName: local.name, functionTimeoutSeconds: local.timeoutSeconds, maximumBatchingWindowSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0) };
+    // AWS's own rule (the function's timeout within the visibility timeout) is checked at scale 1: refused as AWS refuses it.
+    const refused = checkTimeScale({ ...check, timeScale: 1 });
+    if (refused) throw new Error(`event source mapping ${id}: ${refused}`);
+    // Faster than that, the event source holds in-flight batches invisible for the function's real timeout.
+    if (checkTimeScale({ ...check, timeScale: p.clock.scale })) {
+      p.warnings.push(`event source mapping ${id}: at time scale ${p.clock.scale} the visibility timeout of ${queueName} (${visibilityTimeoutSeconds} s) is shorter in real time than the ${local.timeoutSeconds} s timeout of ${local.name}: in-flight batches are held invisible until the invocation ends (failed messages come back when their own visibility timeout ends)`);
+    }
+  }
   return new SqsEventSource({
+    functionTimeoutSeconds: local?.timeoutSeconds,
+    isThrottled: local ? () => local.stats().busy >= local.maxConcurrency : undefined,
     engine: p.engines.queues,
     queueName,
     invoker: fn,
