@@ -236,12 +236,13 @@ export class HttpApiEngine {
 }
 
 /** Payload 2.0 response mapping: a {statusCode,...} object is used as is; anything else is a 200 JSON body. */
-export function toHttpResponse(result: unknown): { status: number; body: string; headers: Record<string, string | string[]> } {
+export function toHttpResponse(result: unknown): { status: number; body: string | Buffer; headers: Record<string, string | string[]> } {
   if (result && typeof result === 'object' && 'statusCode' in result) {
     const r = result as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean; cookies?: string[] };
     const headers: Record<string, string | string[]> = { ...(r.headers ?? {}) };
     if (r.cookies?.length) headers['set-cookie'] = r.cookies;
-    const body = r.body === undefined ? '' : r.isBase64Encoded ? Buffer.from(r.body, 'base64').toString('latin1') : r.body;
+    // Bytes, not a string: a latin1 string would be written out as UTF-8 (0x80 and up as two bytes each).
+    const body = r.body === undefined ? '' : r.isBase64Encoded ? Buffer.from(String(r.body), 'base64') : String(r.body);
     return { status: r.statusCode, body, headers };
   }
   return { status: 200, body: typeof result === 'string' ? result : JSON.stringify(result ?? null), headers: { 'content-type': 'application/json' } };

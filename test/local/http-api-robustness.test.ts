@@ -24,6 +24,7 @@ const routes: HttpRoute[] = [
   { routeKey: 'GET /throws', invoker: stub('throws', () => Promise.reject(new Error('adapter bug'))) },
   { routeKey: 'GET /bad-status', invoker: stub('badStatus', () => ok({ statusCode: 1000, body: 'x' })) },
   { routeKey: 'GET /bad-header', invoker: stub('badHeader', () => ok({ statusCode: 200, headers: { 'x-bad': 'a\nb' }, body: 'x' })) },
+  { routeKey: 'GET /binary', invoker: stub('binary', () => ok({ statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, isBase64Encoded: true, body: Buffer.from([0, 0x80, 0xff, 0x41]).toString('base64') })) },
 ];
 const api = new HttpApiEngine({ routes, accountId: '000000000000', region: 'us-east-1', onError: (e, c) => errors.push([e, c]), onRequest: (i) => logged.push(i) });
 let port = 0;
@@ -118,6 +119,10 @@ test('a function response Node cannot write (status 1000, a header with a newlin
   expect(await http('/bad-status')).toMatchObject({ status: 500, body: '{"message":"Internal Server Error"}' });
   expect(await http('/bad-header')).toMatchObject({ status: 500, body: '{"message":"Internal Server Error"}' });
   expect(errors.map(([, c]) => c)).toEqual(['GET /bad-status response', 'GET /bad-header response']);
+});
+
+test('a base64 function response is sent as its bytes', async () => {
+  expect(Buffer.from((await http('/binary')).body, 'latin1')).toEqual(Buffer.from([0, 0x80, 0xff, 0x41]));
 });
 
 test('a truncated body (Content-Length 1000, then the client leaves) never reaches the function', async () => {
