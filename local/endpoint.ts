@@ -5,14 +5,16 @@
  * or CLI at it with AWS_ENDPOINT_URL. Signatures are not checked.
  *
  * No request can stop the runtime: every one is answered in the AWS JSON error shape (a service that throws is
- * logged through onError and answered 500 InternalFailure), bodies are capped per service, and only loopback
- * Host names are served.
+ * logged through onError and answered 500 InternalFailure), bodies are capped per service, only loopback Host
+ * names are served, and `GET /_local/faults` reports on fault injection.
  */
 import { IncomingMessage, request, Server, ServerResponse, STATUS_CODES } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { AwsJsonResponse } from './engines/aws-json';
-import { answerAndClose, createGuardedServer, declaredLength, ErrorListener, isLoopbackHost, readBody } from './http/guard';
+import { Faults } from './faults/faults';
+import { dynamodbFault } from './http/dynamodb-faults';
+import { answerAndClose, createGuardedServer, declaredLength, ErrorListener, isLoopbackHost, readBody, requestPath } from './http/guard';
 
 /** Per request: aborted when the client goes away (ends an SQS long poll early). */
 export interface EndpointRequestContext {
@@ -29,6 +31,10 @@ export interface EndpointServices {
   stepFunctions: ServiceCall;
   /** DynamoDB Local's URL: DynamoDB and DynamoDB Streams requests are forwarded unchanged. */
   dynamodbEndpoint: string;
+  /** When given, DynamoDB requests are buffered and their tables asked about dynamodb.* faults before forwarding. */
+  faults?: Faults;
+  /** Serves `GET /_local/faults` (called with that path); undefined answers 404. */
+  admin?: (path: string) => { status: number; body: unknown } | undefined;
   /** Told of every error a request ran into (a service throwing, DynamoDB Local unreachable); the client gets a 500. */
   onError?: ErrorListener;
   /** The whole request must arrive within this (default 30 s); a stalled client gets 408. */
@@ -103,7 +109,9 @@ export class AwsEndpoint {
       const message = `Host ${JSON.stringify(req.headers.host)} is not a loopback name: the local runtime answers only 127.0.0.1, localhost and [::1] (DNS rebinding guard)`;
       return answerAndClose(req, res, 403, { 'content-type': contentType }, JSON.stringify({ __type: 'AccessDeniedException', message }));
     }
-    if (service === 'DynamoDB_20120810' || service === 'DynamoDBStreams_20120810') return this.dynamodb(req, res, service);
+    const path = requestPath(req.url)?.path ?? '';
+    if (path === '/_local' || path.startsWith('/_local/')) return this.adminRequest(req, res, path);
+    if (service === 'DynamoDB_20120810' || service === 'DynamoDBStreams_20120810') return this.dynamodb(req, res, service, operation);
     if (!target) {
       const form = String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded');
       const hint = form
@@ -142,10 +150,24 @@ export class AwsEndpoint {
     res.end(text);
   }
 
-  /** Forwarded as is, streamed (counted against the cap). */
-  private dynamodb(req: IncomingMessage, res: ServerResponse, service: string): void {
+  private adminRequest(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const answer = path === '/_local/faults' && req.method === 'GET' ? this.services.admin?.(path) : undefined;
+    if (!answer) return this.fail(res, 404, 'NotFound', `no local admin resource ${req.method} ${path} (there is GET /_local/faults)`);
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(answer.body ?? null));
+  }
+
+  /** Forwarded as is, or first buffered (within the cap) and asked about faults when faults are given. */
+  private async dynamodb(req: IncomingMessage, res: ServerResponse, service: string, operation: string): Promise<void> {
+    const faults = this.services.faults;
     if (declaredLength(req) > DYNAMODB_LIMIT) return this.tooLarge(req, res, service, DYNAMODB_LIMIT);
-    this.forward(req, res);
+    if (!faults || service !== 'DynamoDB_20120810') return this.forward(req, res);
+    const raw = await readBody(req, DYNAMODB_LIMIT);
+    if (!raw.ok) return raw.reason === 'tooLarge' ? this.tooLarge(req, res, service, DYNAMODB_LIMIT) : void res.destroy();
+    const fault = dynamodbFault(faults, operation, raw.body);
+    if (!fault) return this.forward(req, res, raw.body);
+    res.writeHead(fault.status, { 'content-type': JSON_1_0, 'x-amzn-requestid': cryptoId() });
+    res.end(JSON.stringify(fault.body));
   }
 
   /** To DynamoDB Local: `body` when already read, else the request streamed through (counted against the cap). */

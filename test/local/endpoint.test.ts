@@ -1,6 +1,6 @@
 /**
  * The AWS endpoint (port 4566) against bad input: AWS JSON error shapes, per-service body caps, the loopback Host
- * check, errors thrown by a service, and the DynamoDB pass-through's failure modes. Stub services
+ * check, the admin path, errors thrown by a service, and the DynamoDB pass-through's failure modes. Stub services
  * and a stub "DynamoDB Local" (a plain HTTP server): the engines and the JVM are not needed here.
  */
 import { createServer, IncomingMessage, request, Server } from 'node:http';
@@ -37,6 +37,7 @@ const upstream: Server = createServer((req, res) => {
   });
 });
 
+let admin: ((path: string) => { status: number; body: unknown } | undefined) | undefined;
 let dynamodbEndpoint = '';
 const endpoint = new AwsEndpoint({
   sqs: service('sqs'),
@@ -45,6 +46,7 @@ const endpoint = new AwsEndpoint({
   get dynamodbEndpoint() {
     return dynamodbEndpoint;
   },
+  admin: (path) => admin?.(path),
   onError: (error, context) => errors.push([error, context]),
 });
 let port = 0;
@@ -229,11 +231,28 @@ describe('loopback Host names only (DNS rebinding)', () => {
       const answer = await send({ target: 'AWSEvents.PutEvents', body: '{}', headers: { host } });
       expect([host, answer.status, answer.json.__type, answer.headers['content-type']]).toEqual([host, 403, 'AccessDeniedException', JSON_1_1]);
     }
-    // Not forwarded to DynamoDB either.
+    // Not forwarded to DynamoDB either, and the admin path is not served.
     expect((await send({ target: 'DynamoDB_20120810.ListTables', body: '{}', headers: { host: 'attacker.example' } })).status).toBe(403);
+    expect((await send({ method: 'GET', path: '/_local/faults', headers: { host: 'attacker.example' } })).status).toBe(403);
     expect(statusOf(await raw(port, 'POST / HTTP/1.0\r\nX-Amz-Target: AmazonSQS.ListQueues\r\nContent-Length: 2\r\n\r\n{}'))).toBe(200);
     expect(calls).toHaveLength(7);
     expect(upstreamRequests).toHaveLength(0);
+  });
+});
+
+describe('admin path', () => {
+  test('GET /_local/faults answers what admin() gives; other /_local paths and methods are 404 JSON', async () => {
+    admin = (path) => (path === '/_local/faults' ? { status: 200, body: { injected: { 'dynamodb.throttling': 2 } } } : undefined);
+    expect(await send({ method: 'GET', path: '/_local/faults?x=1' })).toMatchObject({ status: 200, json: { injected: { 'dynamodb.throttling': 2 } }, headers: { 'content-type': 'application/json' } });
+    for (const [method, path] of [
+      ['GET', '/_local/nothing'],
+      ['GET', '/_local'],
+      ['POST', '/_local/faults'],
+    ]) {
+      expect(await send({ method, path })).toMatchObject({ status: 404, json: { __type: 'NotFound' } });
+    }
+    admin = undefined;
+    expect((await send({ method: 'GET', path: '/_local/faults' })).status).toBe(404);
   });
 });
 
