@@ -173,26 +173,31 @@ export class AwsEndpoint {
   /** To DynamoDB Local: `body` when already read, else the request streamed through (counted against the cap). */
   private forward(req: IncomingMessage, res: ServerResponse, body?: Buffer): void {
     const upstream = new URL(this.services.dynamodbEndpoint);
-    let refused = false;
+    // Set when this side ends the upstream request itself (the client left, the body grew over the cap): not an error.
+    let abandoned = false;
     const proxied = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 500, answer.headers);
       // Either side going away ends the other: a client that leaves stops the upstream answer, and vice versa.
       pipeline(answer, res, () => undefined);
     });
     proxied.on('error', (error) => {
-      if (refused) return;
+      if (abandoned) return;
       this.services.onError?.(error, `forwarding ${String(req.headers['x-amz-target'])} to DynamoDB Local`);
       req.resume();
       this.fail(res, 500, 'InternalFailure', `DynamoDB Local did not answer: ${error.message}`);
     });
     if (body) return void proxied.end(body);
     // A client that leaves mid-body must not leave DynamoDB Local waiting for the rest.
-    req.once('close', () => req.complete || proxied.destroy());
+    req.once('close', () => {
+      if (req.complete || abandoned) return;
+      abandoned = true;
+      proxied.destroy();
+    });
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= DYNAMODB_LIMIT || refused) return;
-      refused = true;
+      if (size <= DYNAMODB_LIMIT || abandoned) return;
+      abandoned = true;
       req.unpipe(proxied);
       proxied.destroy();
       this.tooLarge(req, res, String(req.headers['x-amz-target']).split('.')[0], DYNAMODB_LIMIT);
