@@ -63,8 +63,8 @@ const SERVICES: Record<string, { contentType: string; limit: number; call: (s: E
 /** BatchWriteItem: "The total request size exceeds 16 MB" is refused (API_BatchWriteItem.html); 1 MiB of margin for headers' sake. */
 const DYNAMODB_LIMIT = 17 * MiB;
 
-/** Answers to requests Node's parser refuses (no AWS SDK sends them, so no AWS document says what AWS answers). */
-const RAW_CODES: Record<number, string> = { 408: 'RequestTimeout', 413: 'RequestEntityTooLargeException', 431: 'RequestHeaderFieldsTooLarge' };
+/** Answers to requests Node's parser refuses (no AWS SDK sends them, so no AWS document says what AWS answers), and 500. */
+const RAW_CODES: Record<number, string> = { 408: 'RequestTimeout', 413: 'RequestEntityTooLargeException', 431: 'RequestHeaderFieldsTooLarge', 500: 'InternalFailure' };
 
 export class AwsEndpoint {
   private server?: Server;

@@ -10,21 +10,21 @@ import { Socket } from 'node:net';
 export type ErrorListener = (error: unknown, context: string) => void;
 
 export interface GuardedServerOptions {
-  /** The answer (content type, body) for a status the port gives without a request object: 400, 408, 413, 431. */
+  /** The port's answer (content type, body) for a status: 400, 408, 413, 431 from the parser, 500 for what escaped the handler. */
   rawAnswer(status: number): { contentType: string; body: string };
   /** The largest body this request may have, from its headers; `Expect: 100-continue` bodies over it are never sent. */
   bodyLimit(req: IncomingMessage): number;
   /** The whole request (headers and body) must arrive within this (default 30 s); headers within min(this, 10 s). */
   requestTimeoutMs?: number;
-  /** Told of what escaped the handler (a bug in an answer itself); that one socket is destroyed. */
+  /** Told of what escaped the handler (a fault seam or admin hook throwing, a bug); the request is answered 500. */
   onError?: ErrorListener;
 }
 
 const noop = () => undefined;
 
 /**
- * An HTTP server whose handler's rejections never escape: `handler` answers its own errors; anything that still
- * escapes (a bug in the answer itself) destroys that one socket. Node routes socket errors to `clientError`.
+ * An HTTP server whose handler's rejections never escape: what `handler` does not answer itself is logged and
+ * answered 500 (or, once an answer has started, ends that one connection). Node routes socket errors to `clientError`.
  */
 export function createGuardedServer(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>, options: GuardedServerOptions): Server {
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
@@ -40,7 +40,10 @@ export function createGuardedServer(handler: (req: IncomingMessage, res: ServerR
       res.on('error', noop);
       handler(req, res).catch((error) => {
         options.onError?.(error, `${req.method} ${req.url}`);
-        res.destroy();
+        if (res.headersSent || res.destroyed) return void res.destroy();
+        const { contentType, body } = options.rawAnswer(500);
+        res.writeHead(500, { 'content-type': contentType });
+        res.end(body);
       });
     },
   );

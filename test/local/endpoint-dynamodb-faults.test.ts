@@ -30,12 +30,13 @@ const C = `${prefix}c`;
 
 /** Deterministic: a rule injects `kind` on `table` (for `operation`, when given) the next `times` calls; every question is recorded. */
 type Rule = { kind: FaultKind; table: string; operation?: string; times: number };
-let rules: Rule[] | 'always' = [];
+let rules: Rule[] | 'always' | 'throw' = [];
 const asked: [FaultKind, string, string | undefined][] = [];
 const faults: Faults = {
   inject(kind, target, operation) {
     asked.push([kind, target, operation]);
     if (rules === 'always') return true;
+    if (rules === 'throw') throw new Error('fault plan bug');
     const rule = rules.find((r) => r.kind === kind && r.table === target && (!r.operation || r.operation === operation) && r.times > 0);
     if (rule) rule.times -= 1;
     return rule !== undefined;
@@ -44,7 +45,8 @@ const faults: Faults = {
   parameter: () => undefined,
 };
 const unused = () => ({ status: 400, body: { __type: 'NotInThisTest' } });
-const endpoint = new AwsEndpoint({ sqs: unused, events: unused, stepFunctions: unused, dynamodbEndpoint: engineEndpoint, faults });
+const errors: unknown[] = [];
+const endpoint = new AwsEndpoint({ sqs: unused, events: unused, stepFunctions: unused, dynamodbEndpoint: engineEndpoint, faults, onError: (e) => errors.push(e) });
 const direct = new DynamoDBClient({ endpoint: engineEndpoint, region: 'us-east-1', credentials });
 let url = '';
 const client = (maxAttempts?: number) => new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials, ...(maxAttempts ? { maxAttempts } : {}) });
@@ -165,6 +167,14 @@ test('DynamoDB Streams requests and requests naming no table are never faulted',
   } finally {
     sdk.destroy();
   }
+});
+
+test('a fault plan that throws is logged and answered 500 InternalFailure; nothing is forwarded', async () => {
+  rules = 'throw';
+  const answer = await post('DynamoDB_20120810.PutItem', { TableName: A, Item: item('plan-bug') });
+  expect([answer.status, JSON.parse(answer.body).__type]).toEqual([500, 'InternalFailure']);
+  expect(errors).toEqual([expect.objectContaining({ message: 'fault plan bug' })]);
+  expect(await stored(A, 'plan-bug')).toBeUndefined();
 });
 
 test('tableNames: TableName (or its ARN), RequestItems keys, TransactItems actions; anything else names none', () => {

@@ -253,6 +253,12 @@ describe('admin path', () => {
     }
     admin = undefined;
     expect((await send({ method: 'GET', path: '/_local/faults' })).status).toBe(404);
+    // An admin hook that throws is logged and answered 500, as any error escaping a request.
+    admin = () => {
+      throw new Error('admin bug');
+    };
+    expect(await send({ method: 'GET', path: '/_local/faults' })).toMatchObject({ status: 500, json: { __type: 'InternalFailure' } });
+    expect(errors).toEqual([[expect.objectContaining({ message: 'admin bug' }), 'GET /_local/faults']]);
   });
 });
 
