@@ -52,12 +52,13 @@ const MiB = 1024 * 1024;
  */
 const ENVELOPE = 64 * 1024;
 const SERVICES: Record<string, { contentType: string; limit: number; call: (s: EndpointServices) => ServiceCall; byTarget?: boolean }> = {
-  // Messages and batches: 1 MiB (1,048,576 bytes) each, https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+  // A message, and a SendMessageBatch in total: 1 MiB (1,048,576 bytes), quotas-messages.html and
+  // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-batch-api.html
   AmazonSQS: { contentType: JSON_1_0, limit: 6 * MiB + ENVELOPE, call: (s) => s.sqs, byTarget: true },
   // PutEvents: "The total entry size must be less than 256KB", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
   AWSEvents: { contentType: 'application/x-amz-json-1.1', limit: 6 * 256 * 1024 + ENVELOPE, call: (s) => s.events },
-  // "Maximum request size: 1 MB per request ... hard quota" (the 256 KiB input fits in it, escaped up to 4x),
-  // https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html: AWS refuses more, so may we.
+  // "Maximum request size: 1 MB per request", a hard quota (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html):
+  // AWS refuses larger requests itself, so the cap is the quota (read as MiB). The 256 KiB input limit is the engine's to check.
   AWSStepFunctions: { contentType: JSON_1_0, limit: MiB, call: (s) => s.stepFunctions },
 };
 /** BatchWriteItem: "The total request size exceeds 16 MB" is refused (API_BatchWriteItem.html); 1 MiB of margin for headers' sake. */
