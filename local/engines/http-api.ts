@@ -1,12 +1,14 @@
 /**
  * The HTTP API (API Gateway v2, payload format 2.0): routes from the template to their Lambda integrations, the
- * stage's throttling, and API Gateway's answers for what never reaches a function (404, 429, 500).
- * Authorizers are not enforced locally.
+ * stage's throttling, and API Gateway's answers for what never reaches a function (400, 403, 404, 413, 429, 500).
+ * No request can stop the runtime: bad input is answered as API Gateway would, a throwing integration is logged
+ * (onError) and answered 500. Authorizers are not enforced locally.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { IncomingMessage, Server, ServerResponse, STATUS_CODES } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { Invoker } from './invoker';
+import { answerAndClose, createGuardedServer, ErrorListener, isLoopbackHost, readBody, requestPath } from '../http/guard';
+import { Invoker, InvokeResult } from './invoker';
 
 export interface HttpRoute {
   /** e.g. `POST /orders/{orderId}/cancel`, `$default` */
@@ -21,6 +23,29 @@ export interface HttpApiOptions {
   region: string;
   /** Called after each request, for the live log. */
   onRequest?: (info: { routeKey: string; method: string; path: string; status: number; durationMs: number }) => void;
+  /** Told of an error a request ran into (an integration throwing, a response Node cannot write); the client gets a 500. */
+  onError?: ErrorListener;
+  /** The whole request must arrive within this (default 30 s); a stalled client gets 408. */
+  requestTimeoutMs?: number;
+}
+
+/** "Payload size: 10 MB" (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html), read as MiB. */
+export const HTTP_API_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** API Gateway's `{"message": ...}` bodies; 413's wording is API Gateway's, not Node's "Payload Too Large". */
+function message(status: number): string {
+  return status === 413 ? 'Request Entity Too Large' : (STATUS_CODES[status] ?? 'Error');
+}
+
+function decodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface CompiledRoute extends HttpRoute {
@@ -87,8 +112,12 @@ export class HttpApiEngine {
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 5000;
+    this.server = createGuardedServer((req, res) => this.handle(req, res), {
+      rawAnswer: (status) => ({ contentType: 'application/json', body: JSON.stringify({ message: message(status) }) }),
+      bodyLimit: () => HTTP_API_MAX_PAYLOAD_BYTES,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      onError: this.options.onError,
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
@@ -117,28 +146,56 @@ export class HttpApiEngine {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const method = (req.method ?? 'GET').toUpperCase();
-    const send = (status: number, body: string, headers: Record<string, string | string[]> = { 'content-type': 'application/json' }, routeKey = '-') => {
-      res.writeHead(status, { ...headers, 'apigw-requestid': requestId });
-      res.end(body);
-      this.options.onRequest?.({ routeKey, method, path: url.pathname, status, durationMs: Date.now() - started });
-    };
     const requestId = randomUUID();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const matched = this.match(method, url.pathname);
-    if (!matched) return send(404, JSON.stringify({ message: 'Not Found' }));
-    if (this.bucket && !this.bucket.take()) return send(429, JSON.stringify({ message: 'Too Many Requests' }), undefined, matched.route.routeKey);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const target = requestPath(req.url);
+    let routeKey = '-';
+    const logged = (status: number) => this.options.onRequest?.({ routeKey, method, path: target?.path ?? String(req.url), status, durationMs: Date.now() - started });
+    const send = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = JSON_HEADERS) => {
+      try {
+        res.writeHead(status, { ...headers, 'apigw-requestid': requestId });
+      } catch (error) {
+        // A function response Node cannot write (status 1000, a header with a newline): API Gateway answers 500.
+        this.options.onError?.(error, `${routeKey} response`);
+        for (const name of res.getHeaderNames()) res.removeHeader(name);
+        return send(500, JSON.stringify({ message: message(500) }));
+      }
+      res.end(body);
+      logged(status);
+    };
+    const fail = (status: number) => send(status, JSON.stringify({ message: message(status) }));
 
-    const event = this.toEvent(req, url, Buffer.concat(chunks), matched.route.routeKey, matched.pathParameters, requestId, started);
-    const result = await matched.route.invoker.invoke(event);
-    if (!result.ok) return send(500, JSON.stringify({ message: 'Internal Server Error' }), undefined, matched.route.routeKey);
-    const response = toHttpResponse(result.result);
-    send(response.status, response.body, response.headers, matched.route.routeKey);
+    // Refused before the body is read: the connection is closed so the rest of it never is.
+    const refuse = (status: number) => {
+      answerAndClose(req, res, status, { ...JSON_HEADERS, 'apigw-requestid': requestId }, JSON.stringify({ message: message(status) }));
+      logged(status);
+    };
+    if (!isLoopbackHost(req.headers.host)) return refuse(403);
+    // `*`, a path whose percent-encoding does not decode (`/orders/%FF`): API Gateway answers 400 Bad Request.
+    if (!target || !decodable(target.path)) return fail(400);
+    const body = await readBody(req, HTTP_API_MAX_PAYLOAD_BYTES);
+    if (!body.ok) return body.reason === 'tooLarge' ? refuse(413) : void res.destroy();
+
+    const matched = this.match(method, target.path);
+    if (!matched) return fail(404);
+    routeKey = matched.route.routeKey;
+    if (this.bucket && !this.bucket.take()) return fail(429);
+
+    const event = this.toEvent(req, target.path, target.query, body.body, routeKey, matched.pathParameters, requestId, started);
+    let result: InvokeResult;
+    let response: ReturnType<typeof toHttpResponse>;
+    try {
+      result = await matched.route.invoker.invoke(event);
+      if (!result.ok) return fail(500);
+      response = toHttpResponse(result.result);
+    } catch (error) {
+      this.options.onError?.(error, `${routeKey} (${matched.route.invoker.name})`);
+      return fail(500);
+    }
+    send(response.status, response.body, response.headers);
   }
 
-  private toEvent(req: IncomingMessage, url: URL, body: Buffer, routeKey: string, pathParameters: Record<string, string> | undefined, requestId: string, now: number) {
+  private toEvent(req: IncomingMessage, path: string, rawQuery: string, body: Buffer, routeKey: string, pathParameters: Record<string, string> | undefined, requestId: string, now: number) {
     const headers: Record<string, string> = {};
     const cookies: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -148,14 +205,14 @@ export class HttpApiEngine {
       else headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
     }
     const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+    for (const [k, v] of new URLSearchParams(rawQuery)) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
     const contentType = headers['content-type'] ?? '';
     const textual = !contentType || /^(text\/|application\/(json|problem\+json|x-www-form-urlencoded|xml))/.test(contentType) || contentType.includes('charset');
     return {
       version: '2.0',
       routeKey,
-      rawPath: url.pathname,
-      rawQueryString: url.search.replace(/^\?/, ''),
+      rawPath: path,
+      rawQueryString: rawQuery,
       ...(cookies.length ? { cookies } : {}),
       headers,
       ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
@@ -164,7 +221,7 @@ export class HttpApiEngine {
         apiId: 'local',
         domainName: headers.host ?? '127.0.0.1',
         domainPrefix: 'local',
-        http: { method: req.method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+        http: { method: req.method, path, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
         requestId,
         routeKey,
         stage: '$default',
@@ -179,12 +236,13 @@ export class HttpApiEngine {
 }
 
 /** Payload 2.0 response mapping: a {statusCode,...} object is used as is; anything else is a 200 JSON body. */
-export function toHttpResponse(result: unknown): { status: number; body: string; headers: Record<string, string | string[]> } {
+export function toHttpResponse(result: unknown): { status: number; body: string | Buffer; headers: Record<string, string | string[]> } {
   if (result && typeof result === 'object' && 'statusCode' in result) {
     const r = result as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean; cookies?: string[] };
     const headers: Record<string, string | string[]> = { ...(r.headers ?? {}) };
     if (r.cookies?.length) headers['set-cookie'] = r.cookies;
-    const body = r.body === undefined ? '' : r.isBase64Encoded ? Buffer.from(r.body, 'base64').toString('latin1') : r.body;
+    // Bytes, not a string: a latin1 string would be written out as UTF-8 (0x80 and up as two bytes each).
+    const body = r.body === undefined ? '' : r.isBase64Encoded ? Buffer.from(String(r.body), 'base64') : String(r.body);
     return { status: r.statusCode, body, headers };
   }
   return { status: 200, body: typeof result === 'string' ? result : JSON.stringify(result ?? null), headers: { 'content-type': 'application/json' } };
