@@ -185,15 +185,19 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     region,
     throttle: stageThrottle({ resources, properties }),
     onRequest: (info) => live.request(info),
+    onError: (error, context) => live.warn(`HTTP API ${context}: ${(error as Error)?.stack ?? String(error)}`),
   });
   const engines: Engines = { tables, queues, bus, httpApi, functions: new Map(), invokers: new Map(), asyncInvocations: new Map(), stateMachines: new Map(), eventSources: [], streamSources: [] };
   const endpoint: AwsEndpoint = new AwsEndpoint({
-    sqs: (target, body) => handleSqsRequest(queues, target, body, { endpoint: queues.endpoint, region }),
+    sqs: (target, body, { signal }) => handleSqsRequest(queues, target, body, { endpoint: queues.endpoint, region, signal }),
     events: (operation, body) => handleEventsRequest(bus, operation, body),
     stepFunctions: (operation, body) => handleSfnRequest(engines.stateMachines, operation, body),
     get dynamodbEndpoint() {
       return tables.endpoint;
     },
+    faults,
+    admin: (adminPath) => (adminPath === '/_local/faults' ? { status: 200, body: faults.counts() } : undefined),
+    onError: (error, context) => live.warn(`AWS endpoint ${context}: ${(error as Error)?.stack ?? String(error)}`),
   });
 
   const endpoints: LocalEndpoints = { aws: 'http://127.0.0.1:0', httpApi: 'http://127.0.0.1:0/' };
@@ -234,7 +238,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     provisionFunctions(provisioning, {
       environment: {
         AWS_ENDPOINT_URL: endpoints.aws,
-        AWS_ENDPOINT_URL_DYNAMODB: tables.endpoint,
+        // DynamoDB through the AWS endpoint too (it pipes to DynamoDB Local): the seam for DynamoDB faults.
+        AWS_ENDPOINT_URL_DYNAMODB: endpoints.aws,
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
