@@ -149,7 +149,11 @@ test('the stack runs locally: outputs resolved, every queue and DLQ listed throu
   const templateQueues = Object.entries(runtime.template.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue').map(([id]) => queueUrl(runtime.names(id)));
   expect(QueueUrls.sort()).toEqual(templateQueues.sort());
   // What cannot run locally is named at start (the alarm topic: alarms are not evaluated locally).
-  expect(runtime.warnings).toEqual([expect.stringMatching(/^not run locally: AWS::SNS::Topic/)]);
+  // And each consumer's queue says that at this time scale its in-flight batches are held for the function's timeout.
+  expect(runtime.warnings).toEqual([
+    expect.stringMatching(/^not run locally: AWS::SNS::Topic/),
+    ...Object.keys(CONSUMERS).map(() => expect.stringMatching(new RegExp(`at time scale ${TIME_SCALE} .* in-flight batches are held invisible`))),
+  ]);
 });
 
 test('50 concurrent one-unit orders on a SKU with stock 10: exactly 10 reserved', async () => {
