@@ -12,6 +12,8 @@ export interface RuntimeProcess {
   child: ChildProcess;
   /** The outputs file, as written when ready. */
   outputs: Record<string, Record<string, string>>;
+  /** The AWS endpoint's URL, from the ready line (e.g. for `GET /_local/faults`). */
+  awsEndpoint: string;
   /** Everything the process printed so far (live log, errors). */
   output(): string;
   /** Resolves once a line of output matches (a chosen moment to kill it at). */
@@ -66,6 +68,7 @@ export async function startRuntimeProcess(options: RuntimeProcessOptions): Promi
   return {
     child,
     outputs: JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>,
+    awsEndpoint: /AWS endpoint\s+(\S+)/.exec(out)?.[1] ?? '',
     output: () => out,
     waitForOutput: (pattern, timeoutMs = 60_000) =>
       new Promise<void>((resolve, reject) => {
