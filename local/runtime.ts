@@ -95,6 +95,7 @@ export interface LocalRuntime {
 }
 
 export const ACCOUNT_ID = '000000000000';
+const DYNAMODB_FAULTS = ['dynamodb.provisionedThroughputExceeded', 'dynamodb.throttling', 'dynamodb.internalServerError'] as const;
 
 /** Resource types run locally. */
 const RUN = new Set([
@@ -238,8 +239,9 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     provisionFunctions(provisioning, {
       environment: {
         AWS_ENDPOINT_URL: endpoints.aws,
-        // DynamoDB through the AWS endpoint too (it pipes to DynamoDB Local): the seam for DynamoDB faults.
-        AWS_ENDPOINT_URL_DYNAMODB: endpoints.aws,
+        // With DynamoDB faults planned, DynamoDB goes through the AWS endpoint (their seam: it pipes the rest to
+        // DynamoDB Local); without, straight to DynamoDB Local, one hop fewer on every call.
+        AWS_ENDPOINT_URL_DYNAMODB: DYNAMODB_FAULTS.some((kind) => faults.mayInject(kind)) ? endpoints.aws : tables.endpoint,
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

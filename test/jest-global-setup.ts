@@ -4,7 +4,11 @@
  */
 import { startDynamoDBLocal } from '../local/dynamodb/dynamodb-local';
 import { checkJava } from '../local/requirements';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { ENDPOINT_VARIABLE } from './support/local-tables';
+import { E2E_ASSEMBLY_VARIABLE } from './support/e2e-assembly';
 
 export default async function globalSetup(): Promise<void> {
   const java = checkJava();
@@ -17,4 +21,6 @@ export default async function globalSetup(): Promise<void> {
   const engine = await startDynamoDBLocal();
   (globalThis as { dynamoDBLocal?: typeof engine }).dynamoDBLocal = engine;
   process.env[ENDPOINT_VARIABLE] = engine.endpoint;
+  // Where the end-to-end suites share one synthesized assembly (test/support/e2e-assembly.ts); removed at teardown.
+  process.env[E2E_ASSEMBLY_VARIABLE] = mkdtempSync(path.join(tmpdir(), 'order-pipeline-assembly-'));
 }

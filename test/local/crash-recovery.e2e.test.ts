@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { RuntimeProcess, startRuntimeProcess } from '../../local/runtime-process';
-import { synthesize } from '../../local/synth';
+import { e2eAssembly } from '../support/e2e-assembly';
 import { eventually } from '../support/eventually';
 
 jest.setTimeout(150_000);
 
 const work = mkdtempSync(path.join(tmpdir(), 'order-pipeline-crash-'));
-const assembly = path.join(work, 'cdk.out');
+let assembly: string;
 const outputsFile = path.join(work, 'outputs.json');
 const ORDERS = 40;
 /**
@@ -42,9 +42,9 @@ async function call(api: string, method: string, route: string, body?: unknown, 
 
 let running: RuntimeProcess | undefined;
 
-beforeAll(() => {
-  // A PENDING order is re-published after 2 s if its OrderPlaced was lost downstream; the sweep runs every 2 s here.
-  synthesize({ outdir: assembly, context: { stalePendingAfterSeconds: '2', sweepIntervalMinutes: '1' } });
+beforeAll(async () => {
+  // The end-to-end context: the sweep runs every 2 s here and cancels orders left unpaid for 20 s.
+  assembly = await e2eAssembly();
 });
 
 afterAll(async () => {
@@ -101,8 +101,9 @@ test('kill -9 mid-load, restart on the same data directory: nothing accepted is 
   // Accepted before the kill: still there, the same order (a replay, not a second one).
   for (const key of accepted) expect(orderIds.get(key)).toBeDefined();
 
-  // Every order reaches an outcome; the stock adds up to what was there; exactly the reserved quantities are held.
-  const final = await eventually(async () => {
+  // Every order reaches an outcome (a reservation unpaid for 20 s is cancelled by the sweep); the stock adds up to
+  // what was there, read in the same attempt as the orders: exactly the reserved quantities are held.
+  await eventually(async () => {
     const listed: { orderId: string; status: string; items: { quantity: number }[] }[] = [];
     let nextToken: string | undefined;
     do {
@@ -111,14 +112,11 @@ test('kill -9 mid-load, restart on the same data directory: nothing accepted is 
       nextToken = page.body.nextToken as string | undefined;
     } while (nextToken);
     expect(listed).toHaveLength(ORDERS);
-    expect(listed.filter((o) => o.status !== 'RESERVED' && o.status !== 'REJECTED')).toEqual([]);
-    return listed;
-  }, 60_000);
-  const reservedUnits = final.filter((o) => o.status === 'RESERVED').reduce((sum, o) => sum + o.items[0].quantity, 0);
-  await eventually(async () => {
+    expect(listed.filter((o) => !['RESERVED', 'REJECTED', 'CANCELLED'].includes(o.status))).toEqual([]);
+    const reservedUnits = listed.filter((o) => o.status === 'RESERVED').reduce((sum, o) => sum + o.items[0].quantity, 0);
     const level = await call(apiOf(second), 'GET', 'inventory/crash-sku');
     expect(level.body).toMatchObject({ reserved: reservedUnits, available: STOCK - reservedUnits, sold: 0 });
-  });
+  }, 90_000);
 
   // SIGTERM stops it cleanly.
   expect(await second.stop()).toBe(0);

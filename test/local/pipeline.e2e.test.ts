@@ -23,6 +23,7 @@ import { NOTIFICATIONS_TABLE } from '../../functions/adapters/table-schema';
 import { CONSUMERS } from '../../lib/config';
 import { LocalRuntime, startRuntime } from '../../local/runtime';
 import { eventually } from '../support/eventually';
+import { E2E_CONTEXT, e2eAssembly } from '../support/e2e-assembly';
 
 jest.setTimeout(120_000);
 
@@ -32,7 +33,8 @@ jest.setTimeout(120_000);
  */
 const TIME_SCALE = 30;
 /** Long enough that no reservation of the other scenarios expires under them (a released unit could be re-reserved). */
-const PAYMENT_WINDOW_SECONDS = 20;
+const PAYMENT_WINDOW_SECONDS = Number(E2E_CONTEXT.paymentWindowSeconds);
+let assembly: string;
 
 const work = mkdtempSync(path.join(tmpdir(), 'order-pipeline-e2e-'));
 let runtime: LocalRuntime;
@@ -107,9 +109,8 @@ beforeAll(async () => {
     awsPort: 0,
     inMemory: true,
     timeScale: TIME_SCALE,
-    assemblyDir: path.join(work, 'cdk.out'),
+    useAssembly: (assembly = await e2eAssembly()),
     outputsFile: path.join(work, 'outputs.json'),
-    context: { paymentWindowSeconds: String(PAYMENT_WINDOW_SECONDS), sweepIntervalMinutes: '1' },
     log: (line) => logLines.push(line),
     wrapInvoker: (fn) =>
       fn.name.startsWith('inventory')
@@ -343,7 +344,7 @@ test('an unpaid order (placed at the start) is cancelled by the scheduled sweep 
 test('a restart on the same data directory loses nothing: tables and queued messages', async () => {
   const dataDir = path.join(work, 'data');
   const start = () =>
-    startRuntime({ port: 0, awsPort: 0, dataDir, timeScale: TIME_SCALE, useAssembly: path.join(work, 'cdk.out'), outputsFile: path.join(work, 'restart-outputs.json'), log: () => undefined });
+    startRuntime({ port: 0, awsPort: 0, dataDir, timeScale: TIME_SCALE, useAssembly: assembly, outputsFile: path.join(work, 'restart-outputs.json'), log: () => undefined });
   let first: LocalRuntime | undefined = await start();
   let second: LocalRuntime | undefined;
   try {
