@@ -4,9 +4,8 @@
  */
 module.exports = {
   testEnvironment: 'node',
-  // Three workers on two cores: the two end-to-end suites spend much of their time waiting on (scaled) timers and
-  // on each other's processes, so a third worker runs the other suites meanwhile.
-  maxWorkers: 3,
+  // Two workers on two cores: the end-to-end suites mostly wait on (scaled) timers, so they overlap well with the rest.
+  maxWorkers: 2,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
