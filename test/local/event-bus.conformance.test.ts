@@ -2,7 +2,7 @@
  * Conformance cases for the local EventBridge bus's failure paths: PutEvents per-entry failures and request limits,
  * target delivery retries and the DLQ, input transformation, and durability of pending deliveries. Each case names
  * the AWS page it is written from; cases pinning behaviour the docs leave open say "local choice" or "recorded".
- * Time runs on a manual clock (test/local/manual-clock.ts): hours of retries take milliseconds.
+ * Time runs on a manual clock (test/support/fake-clock.ts, driven by hand): hours of retries take milliseconds.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -21,7 +21,10 @@ import {
   transformInput,
 } from '../../local/engines/event-bus';
 import { handleEventsRequest } from '../../local/engines/events-api';
-import { ManualClock } from './manual-clock';
+import { FakeClock } from '../support/fake-clock';
+
+/** The clock these cases were written against: real time from 2026-01-01T12:00Z, waits divided by the time scale. */
+const MANUAL_START = Date.UTC(2026, 0, 1, 12, 0, 0);
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -44,7 +47,7 @@ interface HarnessOptions {
 }
 
 function harness(options: HarnessOptions = {}) {
-  const clock = new ManualClock(options.scale ?? 1, options.start);
+  const clock = new FakeClock({ start: options.start ?? MANUAL_START, scale: options.scale ?? 1, auto: false, waitsScaled: true, settleTurns: 3 });
   const attempts: { at: number; arn: string; payload: string }[] = [];
   const delivered: { at: number; arn: string; payload: string }[] = [];
   const deadLetters: { at: number; dlq: string; body: string; attributes: Record<string, string> }[] = [];
@@ -589,7 +592,7 @@ describe('durability: pending deliveries survive a restart (journal)', () => {
     first.put();
     await first.clock.advance(10);
     await first.bus.stop();
-    expect(first.clock.waiting).toBe(0);
+    expect(first.clock.pending).toBe(0);
     expect(harness({ journalDirectory: dir }).bus.pendingResumable).toBe(1);
   });
 

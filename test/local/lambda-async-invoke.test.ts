@@ -10,12 +10,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvokeResult, Invoker } from '../../local/engines/invoker';
 import { InvocationRecord, LambdaAsyncInvoke, LambdaAsyncInvokeOptions, MessageAttributes } from '../../local/engines/lambda-async-invoke';
-import { ManualClock } from './manual-clock';
+import { FakeClock } from '../support/fake-clock';
+
+/** The clock these cases were written against: real time from 2026-01-01T12:00Z, waits divided by the time scale. */
+const MANUAL_START = Date.UTC(2026, 0, 1, 12, 0, 0);
 
 type Outcome = 'ok' | 'error' | 'timeout' | 'throttle' | 'system';
 
 function harness(script: Outcome[] | ((n: number) => Outcome), options: Partial<LambdaAsyncInvokeOptions> & { scale?: number; start?: number } = {}) {
-  const clock = new ManualClock(options.scale ?? 1, options.start);
+  const clock = new FakeClock({ start: options.start ?? MANUAL_START, scale: options.scale ?? 1, auto: false, waitsScaled: true, settleTurns: 3 });
   const calls: { at: number; event: unknown }[] = [];
   const outcome = (n: number): Outcome => (typeof script === 'function' ? script(n) : (script[n - 1] ?? 'ok'));
   const invoker: Invoker = {
@@ -215,7 +218,7 @@ describe('asynchronous invocation', () => {
   });
 
   test('without a destination or DLQ a discarded event is only reported', async () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock({ start: MANUAL_START, scale: 1, auto: false, waitsScaled: true, settleTurns: 3 });
     const discarded: string[] = [];
     const engine = new LambdaAsyncInvoke({ invoker: { name: 'F', invoke: async () => ({ ok: false, error: { errorType: 'E', errorMessage: 'x' }, durationMs: 0 }) }, clock, maximumRetryAttempts: 0, onDiscard: (i) => void discarded.push(i.condition) });
     engine.invokeAsync({});
@@ -248,7 +251,7 @@ describe('durability and shutdown', () => {
     first.engine.invokeAsync({ orderId: 'o-3' });
     await first.clock.advance(10);
     await first.engine.stop();
-    expect(first.clock.waiting).toBe(0);
+    expect(first.clock.pending).toBe(0);
 
     const second = harness(['error', 'error'], { journalDirectory: dir, start: t0 + 30_000 });
     expect(second.engine.pending).toBe(1);

@@ -7,7 +7,10 @@
 import { InvokeResult, Invoker } from '../../local/engines/invoker';
 import { MemoryQueueStore, QueueEngine } from '../../local/engines/queue-engine';
 import { DEFAULT_SQS_CONCURRENCY, SqsBatchInfo, SqsEventRecord, SqsEventSource, SqsEventSourceOptions, checkTimeScale } from '../../local/engines/sqs-event-source';
-import { FakeClock } from './fake-clock';
+import { FakeClock } from '../support/fake-clock';
+
+/** The clock these cases were written against: 2025-01-01T00:00Z, scale 1, moved only by the case. */
+const newClock = () => new FakeClock({ start: Date.UTC(2025, 0, 1), scale: 1, auto: false });
 
 interface Call {
   bodies: string[];
@@ -21,7 +24,7 @@ const boom = (): InvokeResult => ({ ok: false, error: { errorType: 'Error', erro
 const throttle = (): InvokeResult => ({ ok: false, error: { errorType: 'TooManyRequestsException', errorMessage: 'Rate Exceeded.' }, durationMs: 0 });
 
 function world(queueAttributes: Record<string, unknown> = {}, respond: Respond = ok, source: Partial<SqsEventSourceOptions> = {}) {
-  const clock = new FakeClock();
+  const clock = newClock();
   const engine = new QueueEngine({ clock, store: new MemoryQueueStore() });
   engine.createQueue('dlq');
   engine.createQueue('q', queueAttributes);

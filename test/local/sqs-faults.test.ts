@@ -9,7 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileQueueStore, MemoryQueueStore, PersistedMessage, QueueChange, QueueEngine, QueueState, QueueStore, ReceivedMessage } from '../../local/engines/queue-engine';
 import { FaultKind, Faults } from '../../local/faults/faults';
-import { FakeClock } from './fake-clock';
+import { FakeClock } from '../support/fake-clock';
+
+/** The clock these cases were written against: 2025-01-01T00:00Z, scale 1, moved only by the case. */
+const newClock = () => new FakeClock({ start: Date.UTC(2025, 0, 1), scale: 1, auto: false });
 
 const sleep = (realMs: number) => new Promise((r) => setTimeout(r, realMs));
 
@@ -37,7 +40,7 @@ afterAll(() => {
   for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function engineWith(faults?: Faults, store: QueueStore = new MemoryQueueStore(), clock = new FakeClock()) {
+function engineWith(faults?: Faults, store: QueueStore = new MemoryQueueStore(), clock = newClock()) {
   return new QueueEngine({ clock, store, faults });
 }
 
@@ -136,7 +139,7 @@ describe('fault seam: sqs.duplicate (at-least-once delivery)', () => {
   // server holding a copy was unavailable when the message was received or deleted. Consumers must be idempotent.
   it('on delivery: the same MessageId and body arrive again later with a new receipt handle, after the original was deleted', async () => {
     const f = scripted({ 'sqs.duplicate': [true] }, { 'sqs.duplicate': [0.5] });
-    const clock = new FakeClock();
+    const clock = newClock();
     const engine = engineWith(f.faults, new MemoryQueueStore(), clock);
     engine.createQueue('q', { VisibilityTimeout: '10' });
     const [id] = sendAll(engine, 'q', ['order-1']);
@@ -175,7 +178,7 @@ describe('fault seam: sqs.duplicate (at-least-once delivery)', () => {
 
   it('on delete: the deleted message comes back (same MessageId) within the visibility timeout', async () => {
     const f = scripted({ 'sqs.duplicate': [false, true] }, { 'sqs.duplicate': [0.999] });
-    const clock = new FakeClock();
+    const clock = newClock();
     const engine = engineWith(f.faults, new MemoryQueueStore(), clock);
     engine.createQueue('q', { VisibilityTimeout: '10' });
     const [id] = sendAll(engine, 'q', ['paid']);
@@ -215,7 +218,7 @@ describe('fault seam: sqs.duplicate (at-least-once delivery)', () => {
   it('a pending copy survives a restart on the FileQueueStore', async () => {
     const dir = tmpDir();
     const f = scripted({ 'sqs.duplicate': [false, true] }, { 'sqs.duplicate': [0.5] });
-    const clock = new FakeClock();
+    const clock = newClock();
     let engine = engineWith(f.faults, new FileQueueStore(dir), clock);
     engine.createQueue('q', { VisibilityTimeout: '10' });
     const [id] = sendAll(engine, 'q', ['survivor']);
@@ -235,7 +238,7 @@ describe('fault seam: sqs.duplicate (at-least-once delivery)', () => {
   });
 
   it('without faults (the default) nothing is duplicated, shortened or reordered', async () => {
-    const clock = new FakeClock();
+    const clock = newClock();
     const engine = engineWith(undefined, new MemoryQueueStore(), clock);
     engine.createQueue('q', { VisibilityTimeout: '1' });
     const ids = sendAll(engine, 'q', Array.from({ length: 25 }, (_, i) => `m${i}`));
@@ -253,7 +256,7 @@ describe('message move tasks: CANCELLING, then CANCELLED', () => {
   // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CancelMessageMoveTask.html
   // Only a RUNNING task can be cancelled; moved messages stay moved. Only one active task per source queue.
   it('a cancelled task is CANCELLING until it has stopped; it cannot be cancelled again; no second task meanwhile', async () => {
-    const clock = new FakeClock();
+    const clock = newClock();
     const engine = engineWith(undefined, new MemoryQueueStore(), clock);
     engine.createQueue('dlq');
     engine.createQueue('src', { RedrivePolicy: { deadLetterTargetArn: engine.queueArn('dlq'), maxReceiveCount: 1 } });
