@@ -34,6 +34,13 @@ jest.setTimeout(120_000);
 const TIME_SCALE = 30;
 /** Long enough that no reservation of the other scenarios expires under them (a released unit could be re-reserved). */
 const PAYMENT_WINDOW_SECONDS = Number(E2E_CONTEXT.paymentWindowSeconds);
+/**
+ * A mild fault profile (5%) of the kinds that leave what this suite counts unchanged: receives out of order or
+ * short, slow cold starts, failed target deliveries (retried), failed or timed-out sweep tasks (retried by the
+ * definition). Duplicates, lost PutEvents entries, throttles and crashes change exact counts (one event per status
+ * change, one message in the DLQ); crash-recovery.e2e.test.ts runs every kind, and `npm run test:faults` at 10%.
+ */
+const MILD_FAULTS = ['sqs.outOfOrder', 'sqs.shortReceive', 'lambda.coldStart', 'events.targetFailure', 'states.taskFailure', 'states.taskTimeout'] as const;
 let assembly: string;
 
 const work = mkdtempSync(path.join(tmpdir(), 'order-pipeline-e2e-'));
@@ -112,6 +119,7 @@ beforeAll(async () => {
     useAssembly: (assembly = await e2eAssembly()),
     outputsFile: path.join(work, 'outputs.json'),
     log: (line) => logLines.push(line),
+    faults: { seed: 'pipeline', rules: MILD_FAULTS.map((kind) => ({ kind, rate: 0.05, ...(kind === 'lambda.coldStart' ? { latencyMs: 300 } : {}) })) },
     wrapInvoker: (fn) =>
       fn.name.startsWith('inventory')
         ? {
@@ -446,4 +454,12 @@ describe('the AWS endpoint speaks EventBridge and Step Functions to the unchange
       sfn.destroy();
     }
   });
+});
+
+test('the suite ran under its mild fault profile: every injected fault counted by the runtime and logged', () => {
+  const counts = runtime.faults.counts();
+  console.log(`pipeline e2e faults: ${JSON.stringify(counts.byKind)} of ${JSON.stringify(counts.calls)} calls`);
+  expect(counts.total).toBeGreaterThan(0);
+  expect(Object.keys(counts.byKind).every((kind) => (MILD_FAULTS as readonly string[]).includes(kind))).toBe(true);
+  expect(logLines.filter((l) => / fault {4}/.test(l))).toHaveLength(counts.total);
 });
