@@ -16,6 +16,8 @@ const USAGE = `Usage: npm start -- [options]
   --data-dir DIR      keep tables and queued messages here across restarts (default .local/data)
   --in-memory         keep nothing on disk
   --time-scale N      run visibility timeouts, batching windows, delays, waits and schedules N times faster (default 1)
+  --sqs-pollers N     pollers per SQS event source (default 1: the same batches every run; AWS starts with 5, and
+                      with more than one, which messages share a batch varies as it does on AWS)
   --outputs-file F    stack outputs, like cdk deploy --outputs-file (default .local/outputs.json)
   -c key=value        CDK context for synth (repeatable), e.g. -c paymentWindowSeconds=60
   --function-logs F   append every function's log lines to F (default .local/functions.log; "-" for stdout)
@@ -39,6 +41,7 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
         'data-dir': { type: 'string' },
         'in-memory': { type: 'boolean' },
         'time-scale': { type: 'string' },
+        'sqs-pollers': { type: 'string' },
         'outputs-file': { type: 'string' },
         'function-logs': { type: 'string' },
         assembly: { type: 'string' },
@@ -72,6 +75,8 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
     if (eq < 1) fail(`-c expects key=value, got ${pair}`);
     context[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
+  const pollers = v['sqs-pollers'] === undefined ? undefined : Number(v['sqs-pollers']);
+  if (pollers !== undefined && !(Number.isInteger(pollers) && pollers >= 1 && pollers <= 1000)) fail(`--sqs-pollers must be an integer from 1 to 1000, got ${v['sqs-pollers']}`);
   let faults: FaultPlan | undefined;
   if (v.faults !== undefined) {
     try {
@@ -87,6 +92,7 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
     dataDir: v['data-dir'],
     inMemory: Boolean(v['in-memory']),
     timeScale,
+    sqsPollers: pollers,
     outputsFile: v['outputs-file'],
     useAssembly: v.assembly ? path.resolve(v.assembly) : undefined,
     context,

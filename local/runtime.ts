@@ -68,6 +68,8 @@ export interface RuntimeOptions {
    * for fault injection (errors, timeouts, throttling, latency) without touching the functions.
    */
   wrapInvoker?: (invoker: Invoker) => Invoker;
+  /** Pollers per SQS event source (default 1: deterministic batches; several: batches form as timing decides). */
+  sqsPollers?: number;
   /** Fault injection (local/faults/fault-plan.ts): a plan, or an injector the caller keeps. Default: none. */
   faults?: FaultPlanInput | FaultInjector;
 }
@@ -211,6 +213,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     clock,
     live,
     faults,
+    sqsPollers: options.sqsPollers ?? 1,
     dataDir,
     engines,
     warnings,

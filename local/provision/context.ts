@@ -44,6 +44,8 @@ export interface Provisioning {
   clock: Clock;
   live: LiveLog;
   faults: Faults;
+  /** Pollers per SQS event source. */
+  sqsPollers: number;
   /** Undefined when nothing is kept on disk. */
   dataDir?: string;
   engines: Engines;

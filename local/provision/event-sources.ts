@@ -55,6 +55,7 @@ function sqsSource(p: Provisioning, id: string, props: Record<string, unknown>, 
   }
   return new SqsEventSource({
     functionTimeoutSeconds: local?.timeoutSeconds,
+    pollers: p.sqsPollers,
     isThrottled: local ? () => local.stats().busy >= local.maxConcurrency : undefined,
     engine: p.engines.queues,
     queueName,

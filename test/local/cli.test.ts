@@ -6,8 +6,8 @@ describe('npm start options', () => {
   });
 
   test('every flag, -c repeated', () => {
-    const parsed = parseCli(['--port', '0', '--aws-port', '4600', '--in-memory', '--time-scale', '60', '--outputs-file', 'o.json', '-c', 'paymentWindowSeconds=30', '-c', 'jwtAudience=a=b']);
-    expect(parsed).toMatchObject({ port: 0, awsPort: 4600, inMemory: true, timeScale: 60, outputsFile: 'o.json', context: { paymentWindowSeconds: '30', jwtAudience: 'a=b' } });
+    const parsed = parseCli(['--port', '0', '--aws-port', '4600', '--in-memory', '--time-scale', '60', '--outputs-file', 'o.json', '-c', 'paymentWindowSeconds=30', '-c', 'jwtAudience=a=b', '--sqs-pollers', '5', '--faults', 'local/faults/mild.yaml']);
+    expect(parsed).toMatchObject({ port: 0, awsPort: 4600, inMemory: true, timeScale: 60, outputsFile: 'o.json', context: { paymentWindowSeconds: '30', jwtAudience: 'a=b' }, sqsPollers: 5, faults: { seed: 5, rate: 0.05 } });
   });
 
   test.each([
@@ -17,6 +17,8 @@ describe('npm start options', () => {
     [['-c', 'novalue'], '-c expects key=value'],
     [['--assembly', 'cdk.out', '-c', 'a=b'], 'with --assembly nothing is synthesized'],
     [['--bogus'], "Unknown option '--bogus'"],
+    [['--sqs-pollers', '0'], '--sqs-pollers must be an integer from 1 to 1000'],
+    [['--faults', 'no/such/plan.yaml'], '--faults no/such/plan.yaml: ENOENT'],
   ])('%j is refused with a message naming the problem, exit code 2', (argv, message) => {
     const exit = jest.spyOn(process, 'exit').mockImplementation(((code: number) => {
       throw new Error(`exit ${code}`);
