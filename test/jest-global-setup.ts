@@ -22,5 +22,9 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as { dynamoDBLocal?: typeof engine }).dynamoDBLocal = engine;
   process.env[ENDPOINT_VARIABLE] = engine.endpoint;
   // Where the end-to-end suites share one synthesized assembly (test/support/e2e-assembly.ts); removed at teardown.
-  process.env[E2E_ASSEMBLY_VARIABLE] = mkdtempSync(path.join(tmpdir(), 'order-pipeline-assembly-'));
+  // A directory given by the caller is kept (a development loop can reuse its assembly across runs).
+  if (!process.env[E2E_ASSEMBLY_VARIABLE]) {
+    process.env[E2E_ASSEMBLY_VARIABLE] = mkdtempSync(path.join(tmpdir(), 'order-pipeline-assembly-'));
+    (globalThis as { ownsE2eAssembly?: boolean }).ownsE2eAssembly = true;
+  }
 }

@@ -8,5 +8,5 @@ export default async function globalTeardown(): Promise<void> {
   await holder.dynamoDBLocal?.stop();
   holder.dynamoDBLocal = undefined;
   const assembly = process.env[E2E_ASSEMBLY_VARIABLE];
-  if (assembly) rmSync(assembly, { recursive: true, force: true });
+  if (assembly && (globalThis as { ownsE2eAssembly?: boolean }).ownsE2eAssembly) rmSync(assembly, { recursive: true, force: true });
 }

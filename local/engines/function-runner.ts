@@ -561,6 +561,7 @@ export class LocalFunction implements Invoker {
       handler: this.options.handler,
       runtimeMajor: runtimeMajor(this.runtime),
       maxResponseBytes: this.options.maxResponseBytes ?? MAX_RESPONSE_BYTES,
+      forwardOutput: this.options.onLog !== undefined,
     };
   }
 

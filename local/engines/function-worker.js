@@ -25,7 +25,7 @@ const v8 = require('node:v8');
 const { pathToFileURL } = require('node:url');
 
 const initStart = performance.now();
-/** @type {{ taskRoot: string, handler: string, runtimeMajor: number, maxResponseBytes: number }} */
+/** @type {{ taskRoot: string, handler: string, runtimeMajor: number, maxResponseBytes: number, forwardOutput?: boolean }} */
 const config = workerData;
 
 // ---- output: every write becomes a message, so lines arrive in order with the invocation's result ----
@@ -40,7 +40,8 @@ function chunkToText(chunk, encoding) {
 for (const stream of ['stdout', 'stderr']) {
   const target = process[stream];
   target.write = function write(chunk, encoding, callback) {
-    parentPort.postMessage({ type: 'log', stream, text: chunkToText(chunk, encoding) });
+    // Nobody reads the output (no onLog): not sent, which saves a message per line on both threads.
+    if (config.forwardOutput !== false) parentPort.postMessage({ type: 'log', stream, text: chunkToText(chunk, encoding) });
     const cb = typeof encoding === 'function' ? encoding : callback;
     if (typeof cb === 'function') process.nextTick(cb);
     return true;

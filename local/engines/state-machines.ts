@@ -229,6 +229,9 @@ interface ExecutionScope {
   timeoutError: () => Error;
 }
 
+/** Definitions that passed validation in this process (a restarted runtime runs the same ones). */
+const VALIDATED_DEFINITIONS = new Set<string>();
+
 export class StateMachineEngine {
   readonly executions = new Map<string, Execution>();
   private readonly running = new Set<Promise<void>>();
@@ -256,8 +259,13 @@ export class StateMachineEngine {
   private async load() {
     const { StateMachine, timeoutError } = await loadLibrary();
     if (!this.machine) {
-      // Validated as written (the validator writes into what it is given), run as the engine rewrote it.
-      if (this.validate) new StateMachine(structuredClone(this.definition) as never, { validationOptions: { checkPaths: false, checkArn: false } });
+      // Validated as written (the validator writes into what it is given), run as the engine rewrote it. Once per
+      // definition per process: asl-validator compiles its schemas on every call (~0.5 s).
+      const text = JSON.stringify(this.definition);
+      if (this.validate && !VALIDATED_DEFINITIONS.has(text)) {
+        new StateMachine(structuredClone(this.definition) as never, { validationOptions: { checkPaths: false, checkArn: false } });
+        VALIDATED_DEFINITIONS.add(text);
+      }
       this.machine = new StateMachine(libraryDefinition(this.definition, this.clock.scale) as never, { validationOptions: { noValidate: true } });
     }
     return { machine: this.machine, timeoutError };

@@ -143,12 +143,17 @@ export interface LocalExecution<T> {
  * Runs the definition once. Every Task state must have a handler (nothing may call AWS), and every retry pause
  * is overridden to `retryPauseMs` so the Retry fields are exercised without their real back-off.
  */
+const validated = new Set<string>();
+
 export async function runLocally<T>(definition: Definition, input: unknown, handlers: TaskHandlers, retryPauseMs = 0): Promise<LocalExecution<T>> {
   const tasks = allStates(definition).filter(([, s]) => s.Type === 'Task').map(([name]) => name);
   const unbound = tasks.filter((name) => !handlers[name]);
   if (unbound.length) throw new Error(`Task states without a local handler would call AWS: ${unbound.join(', ')}`);
-  // The library's validator writes into the definition it is given: each run gets its own copy.
-  const machine = new StateMachine(structuredClone(definition));
+  // The library's validator writes into the definition it is given: each run gets its own copy. Validation (asl-validator,
+  // ~0.5 s: it compiles its schemas on every call) runs once per definition; later runs of the same one skip it.
+  const text = JSON.stringify(definition);
+  const machine = new StateMachine(structuredClone(definition), validated.has(text) ? { validationOptions: { noValidate: true } } : undefined);
+  validated.add(text);
   const started = performance.now();
   const execution = machine.run(input as Parameters<LocalStateMachine['run']>[0], {
     overrides: {
