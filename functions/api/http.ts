@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { Caller } from '../domain/caller';
 import {
   ForbiddenError,
+  UnauthenticatedError,
   ContentionError,
   IdempotencyKeyReusedError,
   NotFoundError,
@@ -30,6 +31,7 @@ export function errorResponse(error: unknown, instance: string): Response | unde
   if (error instanceof ValidationError) {
     return problem(400, 'Invalid request', error.message, { instance, errors: error.problems });
   }
+  if (error instanceof UnauthenticatedError) return problem(401, 'Unauthenticated', error.message, { instance });
   if (error instanceof ForbiddenError) return problem(403, 'Forbidden', error.message, { instance });
   if (error instanceof NotFoundError) return problem(404, 'Not found', error.message, { instance });
   if (error instanceof StateConflictError) return problem(409, 'Conflict with the current state', error.message, { instance, currentStatus: error.currentStatus });
@@ -74,16 +76,21 @@ export function header(event: APIGatewayProxyEventV2, name: string): string | un
 }
 
 /**
- * The caller as the authorizer established it. API Gateway only invokes us after IAM or JWT authorization
- * (no route is open); without authorizer context (the local runtime) the caller is an unnamed service.
+ * The caller as the authorizer established it: a JWT names a customer by its subject, IAM a service by its
+ * principal. API Gateway only invokes us after IAM or JWT authorization (no route is open), so a request that names
+ * nobody (a token without `sub`, no authorizer context at all) is refused, never trusted as a service: the local
+ * runtime calls IAM routes as a named local operator for the same reason.
  */
 export function callerOf(event: APIGatewayProxyEventV2): Caller {
   const authorizer = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown>; scopes?: string[] }; iam?: { userArn?: string; callerId?: string } } }).authorizer;
-  if (authorizer?.jwt?.claims?.sub) {
-    const claimScopes = typeof authorizer.jwt.claims.scope === 'string' ? authorizer.jwt.claims.scope.split(' ') : [];
-    return { kind: 'customer', customerId: String(authorizer.jwt.claims.sub), scopes: [...(authorizer.jwt.scopes ?? []), ...claimScopes] };
+  if (authorizer?.jwt) {
+    const sub = authorizer.jwt.claims?.sub;
+    if (typeof sub !== 'string' || sub === '') throw new UnauthenticatedError('the token names no subject (sub claim): a token caller is a customer, known by its subject');
+    const claimScopes = typeof authorizer.jwt.claims?.scope === 'string' ? authorizer.jwt.claims.scope.split(' ') : [];
+    return { kind: 'customer', customerId: sub, scopes: [...(authorizer.jwt.scopes ?? []), ...claimScopes] };
   }
-  const principal = authorizer?.iam?.userArn ?? authorizer?.iam?.callerId ?? 'unauthenticated';
+  const principal = authorizer?.iam?.userArn ?? authorizer?.iam?.callerId;
+  if (!principal) throw new UnauthenticatedError('no authorizer identified the caller (IAM principal or token subject)');
   return { kind: 'service', principal };
 }
 

@@ -21,6 +21,11 @@ export class ForbiddenError extends Error {
   readonly name = 'ForbiddenError';
 }
 
+/** No authorizer established who the caller is: nobody is trusted by default (401). */
+export class UnauthenticatedError extends Error {
+  readonly name = 'UnauthenticatedError';
+}
+
 /** The request conflicts with the resource's current state (e.g. cancel a PAID order). */
 export class StateConflictError extends Error {
   readonly name = 'StateConflictError';

@@ -14,6 +14,11 @@ export interface HttpRoute {
   /** e.g. `POST /orders/{orderId}/cancel`, `$default` */
   routeKey: string;
   invoker: Invoker;
+  /**
+   * The `requestContext.authorizer` the function receives (API Gateway's answer for an authorized caller); absent
+   * when the route's authorizer is not run locally, and then the function sees no identity.
+   */
+  authorizer?: Record<string, unknown>;
 }
 
 export interface HttpApiOptions {
@@ -181,7 +186,7 @@ export class HttpApiEngine {
     routeKey = matched.route.routeKey;
     if (this.bucket && !this.bucket.take()) return fail(429);
 
-    const event = this.toEvent(req, target.path, target.query, body.body, routeKey, matched.pathParameters, requestId, started);
+    const event = this.toEvent(req, target.path, target.query, body.body, routeKey, matched.pathParameters, requestId, started, matched.route.authorizer);
     let result: InvokeResult;
     let response: ReturnType<typeof toHttpResponse>;
     try {
@@ -195,7 +200,7 @@ export class HttpApiEngine {
     send(response.status, response.body, response.headers);
   }
 
-  private toEvent(req: IncomingMessage, path: string, rawQuery: string, body: Buffer, routeKey: string, pathParameters: Record<string, string> | undefined, requestId: string, now: number) {
+  private toEvent(req: IncomingMessage, path: string, rawQuery: string, body: Buffer, routeKey: string, pathParameters: Record<string, string> | undefined, requestId: string, now: number, authorizer?: Record<string, unknown>) {
     const headers: Record<string, string> = {};
     const cookies: string[] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -225,6 +230,7 @@ export class HttpApiEngine {
         requestId,
         routeKey,
         stage: '$default',
+        ...(authorizer ? { authorizer } : {}),
         time: new Date(now).toUTCString(),
         timeEpoch: now,
       },

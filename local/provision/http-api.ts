@@ -16,9 +16,29 @@ export function provisionHttpRoutes(p: Provisioning): void {
       p.warnings.push(`route ${String(props.RouteKey)}: its integration is not a local Lambda function`);
       continue;
     }
-    routes.push({ routeKey: String(props.RouteKey), invoker: fn });
+    const authorizer = props.AuthorizationType === 'AWS_IAM' ? localOperator(p.identity.accountId) : undefined;
+    if (props.AuthorizationType === 'JWT') p.warnings.push(`route ${String(props.RouteKey)}: its JWT authorizer is not run locally, so its requests carry no identity and the API refuses them (401)`);
+    routes.push({ routeKey: String(props.RouteKey), invoker: fn, ...(authorizer ? { authorizer } : {}) });
   }
   p.engines.httpApi.setRoutes(routes);
+}
+
+/**
+ * Who calls an IAM-authorized route locally: signatures are not checked, so every request is the local operator,
+ * named as such (an IAM user of the local account), the way API Gateway names the IAM principal it verified. An
+ * explicit identity, not a fallback: a request with none is refused by the API.
+ */
+export function localOperator(accountId: string): Record<string, unknown> {
+  return {
+    iam: {
+      accessKey: 'local',
+      accountId,
+      callerId: 'local-operator',
+      principalOrgId: null,
+      userArn: `arn:aws:iam::${accountId}:user/local-operator`,
+      userId: 'local-operator',
+    },
+  };
 }
 
 /** The stage's default throttling, for the HTTP API engine (created before the routes are known). */

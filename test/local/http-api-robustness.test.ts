@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { HTTP_API_MAX_PAYLOAD_BYTES, HttpApiEngine, HttpRoute } from '../../local/engines/http-api';
 import { Invoker, InvokeResult } from '../../local/engines/invoker';
 import { bodyOf, raw, statusOf } from '../support/raw-http';
+import { localOperator } from '../../local/provision/http-api';
 
 const events: Record<string, unknown>[] = [];
 const errors: [unknown, string][] = [];
@@ -21,6 +22,7 @@ const ok = (result: unknown): InvokeResult => ({ ok: true, result, durationMs: 1
 const routes: HttpRoute[] = [
   { routeKey: 'GET /orders/{orderId}', invoker: stub('get', (e) => ok({ orderId: (e.pathParameters as Record<string, string>).orderId })) },
   { routeKey: 'POST /orders', invoker: stub('post', (e) => ok({ length: String(e.body ?? '').length })) },
+  { routeKey: 'GET /operator', invoker: stub('operator', () => ok({})), authorizer: localOperator('000000000000') },
   { routeKey: 'GET /throws', invoker: stub('throws', () => Promise.reject(new Error('adapter bug'))) },
   { routeKey: 'GET /bad-status', invoker: stub('badStatus', () => ok({ statusCode: 1000, body: 'x' })) },
   { routeKey: 'GET /bad-header', invoker: stub('badHeader', () => ok({ statusCode: 200, headers: { 'x-bad': 'a\nb' }, body: 'x' })) },
@@ -158,4 +160,16 @@ test('a client that stalls mid-request is answered 408 once requestTimeoutMs is 
 
 test('every answer reaches the live log', () => {
   expect(logged.map((l) => l.status)).toEqual(expect.arrayContaining([200, 400, 403, 404, 413, 500]));
+});
+
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html: an IAM-authorized
+// route hands the function the verified principal in requestContext.authorizer.iam. Locally that is the named local
+// operator; a route whose authorizer is not run locally hands over no identity (and the API refuses the request).
+test('an IAM route names the local operator as its caller; a route without a local authorizer names nobody', async () => {
+  await http('/operator');
+  expect((events[0].requestContext as { authorizer?: unknown }).authorizer).toEqual({
+    iam: expect.objectContaining({ userArn: 'arn:aws:iam::000000000000:user/local-operator', callerId: 'local-operator', accountId: '000000000000' }),
+  });
+  await http('/orders/o-1');
+  expect((events[1].requestContext as { authorizer?: unknown }).authorizer).toBeUndefined();
 });

@@ -174,6 +174,25 @@ describe('POST /orders', () => {
     expect(ddb.commandCalls(PutCommand)[0].args[0].input.Item).toMatchObject({ orderId: response.json.orderId, customerId: 'cust-9' });
   });
 
+  test.each([
+    ['no authorizer context', null],
+    ['a token without a subject', { jwt: { claims: { scope: 'orders/admin' }, scopes: ['orders/admin'] } }],
+  ])('a caller nobody identified (%s) is refused 401 on every route, nothing read or written', async (_what, authorizer) => {
+    for (const request of [
+      placeRequest({ authorizer: authorizer as HttpRequest['authorizer'] }),
+      { routeKey: ROUTE.setStock, pathParameters: { sku: 'sku-1' }, body: { available: 5 }, authorizer: authorizer as HttpRequest['authorizer'] },
+      { routeKey: ROUTE.confirmPayment, pathParameters: { orderId: 'ord_abc' }, body: { paymentId: 'p-1' }, authorizer: authorizer as HttpRequest['authorizer'] },
+      { routeKey: ROUTE.listOrders, queryStringParameters: { customerId: 'cust-1' }, authorizer: authorizer as HttpRequest['authorizer'] },
+    ]) {
+      const response = await call(request);
+      expect(response.statusCode).toBe(401);
+      expect(response.headers['content-type']).toBe('application/problem+json');
+      expect(response.json).toMatchObject({ status: 401, title: 'Unauthenticated' });
+    }
+    expect(ddb.calls()).toHaveLength(0);
+    expect(eventBridge.calls()).toHaveLength(0);
+  });
+
   test('a JWT customer cannot order for another customer: 403, nothing written', async () => {
     const response = await call(placeRequest({ authorizer: jwtCustomer('cust-9') }));
     expect(response.statusCode).toBe(403);

@@ -3,6 +3,7 @@ import { callerOf, correlationIdOf, errorResponse, etagOf, header, ifMatchVersio
 import {
   ContentionError,
   ForbiddenError,
+  UnauthenticatedError,
   IdempotencyKeyReusedError,
   MalformedEventError,
   NotFoundError,
@@ -22,10 +23,16 @@ describe('callerOf', () => {
     expect(callerOf(withScopes)).toEqual({ kind: 'customer', customerId: 'cust-2', scopes: [SCOPES.admin] });
   });
 
-  test('IAM is a service named by its ARN; no authorizer (local runtime) is an unnamed service', () => {
+  test('IAM is a service named by its ARN; a request that names nobody is refused, never a service', () => {
     const arn = 'iam' in IAM_SERVICE ? IAM_SERVICE.iam.userArn : '';
     expect(callerOf(httpEvent({ routeKey: 'GET /orders', authorizer: IAM_SERVICE }))).toEqual({ kind: 'service', principal: arn });
-    expect(callerOf(httpEvent({ routeKey: 'GET /orders', authorizer: null }))).toEqual({ kind: 'service', principal: 'unauthenticated' });
+    expect(() => callerOf(httpEvent({ routeKey: 'GET /orders', authorizer: null }))).toThrow(UnauthenticatedError);
+    expect(() => callerOf(httpEvent({ routeKey: 'GET /orders', authorizer: { iam: {} } as never }))).toThrow(UnauthenticatedError);
+  });
+
+  test('a token without a subject is no caller at all: refused, not trusted as a service', () => {
+    expect(() => callerOf(httpEvent({ routeKey: 'GET /orders', authorizer: { jwt: { claims: { scope: SCOPES.admin }, scopes: [SCOPES.admin] } } }))).toThrow(/names no subject/);
+    expect(() => callerOf(httpEvent({ routeKey: 'GET /orders', authorizer: { jwt: { claims: { sub: '' }, scopes: [] } } }))).toThrow(UnauthenticatedError);
   });
 });
 
