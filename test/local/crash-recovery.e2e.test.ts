@@ -43,7 +43,7 @@ async function call(api: string, method: string, route: string, body?: unknown, 
 let running: RuntimeProcess | undefined;
 
 beforeAll(async () => {
-  // The end-to-end context: the sweep runs every 2 s here and cancels orders left unpaid for 20 s.
+  // The end-to-end context: the sweep runs every 4 s here and cancels orders left unpaid for 20 s.
   assembly = await e2eAssembly();
 });
 

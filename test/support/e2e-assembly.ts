@@ -13,9 +13,10 @@ export const E2E_ASSEMBLY_VARIABLE = 'E2E_ASSEMBLY_DIR';
 
 /**
  * The context every end-to-end suite runs with. A 20 s payment window (real time: deadlines are written by the
- * functions) outlasts each scenario but expires within a suite; the sweep runs every minute, 2 s at time scale 30.
+ * functions) outlasts each scenario but expires within a suite; the sweep runs every 2 minutes, 4 s at time scale
+ * 30 (each run is a state machine execution and three to four invocations: every 2 s was a tenth of a suite's CPU).
  */
-export const E2E_CONTEXT = { paymentWindowSeconds: '20', sweepIntervalMinutes: '1' } as const;
+export const E2E_CONTEXT = { paymentWindowSeconds: '20', sweepIntervalMinutes: '2' } as const;
 
 export async function e2eAssembly(): Promise<string> {
   const root = process.env[E2E_ASSEMBLY_VARIABLE] ?? mkdtempSync(path.join(tmpdir(), 'order-pipeline-assembly-'));
