@@ -36,7 +36,10 @@ const ACCESS_LOG_FIELDS = {
   latency: '$context.responseLatency',
   integrationError: '$context.integrationErrorMessage',
   authorizerError: '$context.authorizer.error',
-  principal: '$context.authorizer.principalId',
+  // Who called: the IAM principal API Gateway verified (IAM mode), or the token's subject (JWT mode); the other is
+  // empty. ($context.authorizer.principalId is a Lambda authorizer's, which this API has none of.)
+  iamPrincipal: '$context.identity.userArn',
+  jwtSubject: '$context.authorizer.claims.sub',
 };
 
 export class OrdersApi extends Construct {

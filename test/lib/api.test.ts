@@ -58,6 +58,8 @@ describe.each([
     expect(values.length).toBeGreaterThan(0);
     for (const value of values) expect(value).toMatch(/^\$context\./);
     expect(values).toEqual(expect.arrayContaining(['$context.requestId', '$context.status', '$context.routeKey']));
+    // Access logs say who called, in either authorization mode.
+    expect(format).toMatchObject({ iamPrincipal: '$context.identity.userArn', jwtSubject: '$context.authorizer.claims.sub' });
   });
 });
 
