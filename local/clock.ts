@@ -44,3 +44,14 @@ export function systemClock(scale = 1): Clock {
     },
   };
 }
+
+/** Waits `ms` simulated milliseconds on the clock; false (not a rejection) when the signal aborts first. */
+export async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  try {
+    await clock.sleep(Math.max(0, ms), signal);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -9,6 +9,7 @@ import { CfnResource, CfnTemplate, readCloudAssembly, StackArtifact } from './as
 import { LocalIdentity, resolveIntrinsics } from './assembly/intrinsics';
 import { localArn, LocalEndpoints, localName, localReferences } from './assembly/local-names';
 import { AwsEndpoint } from './endpoint';
+import { DYNAMODB_FAULT_KINDS } from './http/dynamodb-faults';
 import { EventBusEngine } from './engines/event-bus';
 import { handleEventsRequest } from './engines/events-api';
 import { LocalFunction } from './engines/function-runner';
@@ -97,7 +98,6 @@ export interface LocalRuntime {
 }
 
 export const ACCOUNT_ID = '000000000000';
-const DYNAMODB_FAULTS = ['dynamodb.provisionedThroughputExceeded', 'dynamodb.throttling', 'dynamodb.internalServerError'] as const;
 
 /** Resource types run locally. */
 const RUN = new Set([
@@ -244,7 +244,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
         AWS_ENDPOINT_URL: endpoints.aws,
         // With DynamoDB faults planned, DynamoDB goes through the AWS endpoint (their seam: it pipes the rest to
         // DynamoDB Local); without, straight to DynamoDB Local, one hop fewer on every call.
-        AWS_ENDPOINT_URL_DYNAMODB: DYNAMODB_FAULTS.some((kind) => faults.mayInject(kind)) ? endpoints.aws : tables.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: DYNAMODB_FAULT_KINDS.some((kind) => faults.mayInject(kind)) ? endpoints.aws : tables.endpoint,
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -22,7 +22,7 @@
  *   it is delivered or dead-lettered; `start()` resumes the deliveries a killed process left pending.
  */
 import { randomUUID } from 'node:crypto';
-import { Clock } from '../clock';
+import { Clock, sleepUnlessAborted } from '../clock';
 import { Faults, NO_FAULTS } from '../faults/faults';
 import { AwsError } from './aws-json';
 import { matchesPattern, validatePattern } from './event-pattern';
@@ -368,14 +368,8 @@ export class EventBusEngine {
   }
 
   /** Waits `ms` simulated milliseconds; false when the engine stops meanwhile. */
-  private async wait(ms: number): Promise<boolean> {
-    if (this.stopping.signal.aborted) return false;
-    try {
-      await this.options.clock.sleep(Math.max(0, ms), this.stopping.signal);
-      return true;
-    } catch {
-      return false;
-    }
+  private wait(ms: number): Promise<boolean> {
+    return sleepUnlessAborted(this.options.clock, ms, this.stopping.signal);
   }
 
   private async run(id: string, d: PendingDelivery): Promise<void> {

@@ -20,7 +20,7 @@
  * clock, as in event-bus.ts: age = (clock.now() - acceptedAt) * clock.scale.
  */
 import { randomUUID } from 'node:crypto';
-import { Clock } from '../clock';
+import { Clock, sleepUnlessAborted } from '../clock';
 import { InvokeError, Invoker } from './invoker';
 import { PendingJournal } from './pending-journal';
 
@@ -158,14 +158,9 @@ export class LambdaAsyncInvoke {
     return (this.options.clock.now() - invocation.acceptedAt) * this.options.clock.scale;
   }
 
-  private async wait(ms: number): Promise<boolean> {
-    if (this.stopping.signal.aborted) return false;
-    try {
-      await this.options.clock.sleep(Math.max(0, ms), this.stopping.signal);
-      return true;
-    } catch {
-      return false;
-    }
+  /** Waits `ms` simulated milliseconds; false when the engine stops meanwhile. */
+  private wait(ms: number): Promise<boolean> {
+    return sleepUnlessAborted(this.options.clock, ms, this.stopping.signal);
   }
 
   private async run(inv: PendingInvocation): Promise<void> {

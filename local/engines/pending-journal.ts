@@ -11,6 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { replaceFileDurably, writeAll } from './durable-file';
 
 export interface PendingJournalOptions {
   /** fdatasync after every put (survives a power cut); default false (survives a killed process). */
@@ -114,30 +115,7 @@ export class PendingJournal<T extends object> {
       fs.closeSync(this.fd);
       this.fd = undefined;
     }
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      writeAll(fd, Buffer.from([...this.pending].map(([id, value]) => JSON.stringify({ op: 'put', id, value }) + '\n').join('')));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.file);
-    try {
-      const dfd = fs.openSync(this.dir, 'r');
-      try {
-        fs.fsyncSync(dfd);
-      } finally {
-        fs.closeSync(dfd);
-      }
-    } catch {
-      // directory fsync is best effort
-    }
+    replaceFileDurably(this.file, [...this.pending].map(([id, value]) => JSON.stringify({ op: 'put', id, value })));
     this.appended = 0;
   }
-}
-
-function writeAll(fd: number, buffer: Buffer): void {
-  let offset = 0;
-  while (offset < buffer.length) offset += fs.writeSync(fd, buffer, offset, buffer.length - offset);
 }

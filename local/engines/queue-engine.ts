@@ -33,6 +33,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Clock, systemClock } from '../clock';
 import { Faults, NO_FAULTS } from '../faults/faults';
+import { replaceFileDurably } from './durable-file';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
@@ -423,26 +424,10 @@ export class FileQueueStore implements QueueStore {
       fs.closeSync(this.fd);
       this.fd = undefined;
     }
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      for (const queue of state.queues) fs.writeSync(fd, JSON.stringify({ op: 'putQueue', queue } satisfies QueueChange) + '\n');
-      for (const message of state.messages) fs.writeSync(fd, JSON.stringify({ op: 'putMessage', message } satisfies QueueChange) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.file);
-    try {
-      const dfd = fs.openSync(this.dir, 'r');
-      try {
-        fs.fsyncSync(dfd);
-      } finally {
-        fs.closeSync(dfd);
-      }
-    } catch {
-      // directory fsync is best effort (not supported everywhere)
-    }
+    replaceFileDurably(this.file, [
+      ...state.queues.map((queue) => JSON.stringify({ op: 'putQueue', queue } satisfies QueueChange)),
+      ...state.messages.map((message) => JSON.stringify({ op: 'putMessage', message } satisfies QueueChange)),
+    ]);
   }
 }
 
@@ -1266,20 +1251,7 @@ export class QueueEngine {
     // A faulty receive: look at every visible message first (expiring and dead-lettering on the way, as a normal
     // receive does), then pick which ones this receive returns.
     const now = this.clock.now();
-    const redrive = this.redriveTarget(q);
-    const candidates: PersistedMessage[] = [];
-    for (const m of [...q.messages.values()]) {
-      if (now >= this.retentionDeadline(q, m)) {
-        this.expire(q, m);
-        continue;
-      }
-      if (m.visibleAt > now) continue;
-      if (redrive && m.receiveCount >= redrive.maxReceiveCount) {
-        this.deadLetter(q, m, redrive.dlq);
-        continue;
-      }
-      candidates.push(m);
-    }
+    const candidates = [...this.receivable(q, now)];
     const n = Math.min(max, candidates.length);
     let count = n;
     if (short && n > 0) {
@@ -1307,11 +1279,23 @@ export class QueueEngine {
   /** The fault-free receive: the oldest visible messages, in send order. */
   private receiveOldestFirst(q: QueueRuntime, max: number, vtMs: number): ReceivedMessage[] {
     const now = this.clock.now();
-    const redrive = this.redriveTarget(q);
     const out: ReceivedMessage[] = [];
-    const lastSeq = this.seq; // a duplicate copy made during this receive is not part of it
-    for (const m of q.messages.values()) {
+    for (const m of this.receivable(q, now)) {
       if (out.length >= max) break;
+      out.push(this.deliver(q, m, vtMs, now));
+    }
+    return out;
+  }
+
+  /**
+   * The messages a receive may return, oldest first: expired ones are dropped and ones past maxReceiveCount moved
+   * to the DLQ on the way, as SQS does at receive. Lazy, so a receive looks no further than it takes; a duplicate
+   * copy made while a receive delivers is not part of that receive.
+   */
+  private *receivable(q: QueueRuntime, now: number): Generator<PersistedMessage> {
+    const redrive = this.redriveTarget(q);
+    const lastSeq = this.seq;
+    for (const m of q.messages.values()) {
       if (m.seq > lastSeq) continue;
       if (now >= this.retentionDeadline(q, m)) {
         this.expire(q, m);
@@ -1322,9 +1306,8 @@ export class QueueEngine {
         this.deadLetter(q, m, redrive.dlq);
         continue;
       }
-      out.push(this.deliver(q, m, vtMs, now));
+      yield m;
     }
-    return out;
   }
 
   /** One delivery: the receive count goes up, a new receipt handle, invisible for the visibility timeout. */

@@ -424,8 +424,9 @@ export class SqsEventSource {
     const ids = records.map((r) => r.messageId);
     const held = this.holdVisibility(records);
     const { result, throttles, stopped } = await this.invokeUnlessThrottled(records, signal);
-    // The failed (or never invoked) messages come back when their own visibility timeout ends, as on AWS.
-    if (held && !stopped) this.releaseVisibility(records, new Set(result?.ok ? [] : records.map((r) => r.messageId)), result?.ok === true);
+    // A failed (or never invoked) batch comes back when its own visibility timeout ends, as on AWS; a successful
+    // one is deleted below, its reported failures given back there.
+    if (held && !stopped && !result?.ok) for (const r of records) this.giveBack(r);
     if (!result) {
       // Never invoked. Stopping: give the messages back now. Throttled out: they are visible again already.
       if (stopped) this.returnToQueue(records);
@@ -513,18 +514,9 @@ export class SqsEventSource {
     return true;
   }
 
-  /** Gives held messages their own visibility timeout back: visible when it ends (at once if it already has). */
-  private releaseVisibility(records: ReceivedMessage[], failedIds: Set<string>, succeeded: boolean): void {
-    const now = this.clock.now();
-    for (const r of records) {
-      // Successes are deleted by the caller; partial failures are released after the response is parsed.
-      if (succeeded && !failedIds.has(r.messageId)) continue;
-      this.giveBack(r, now);
-    }
-  }
-
-  private giveBack(r: ReceivedMessage, now = this.clock.now()): void {
-    const remaining = Math.max(0, Math.ceil(((r.visibleAt - now) * this.clock.scale) / 1000));
+  /** Gives a held message its own visibility timeout back: visible when it ends (at once if it already has). */
+  private giveBack(r: ReceivedMessage): void {
+    const remaining = Math.max(0, Math.ceil(((r.visibleAt - this.clock.now()) * this.clock.scale) / 1000));
     try {
       this.options.engine.changeMessageVisibility(this.options.queueName, r.receiptHandle, remaining);
     } catch {

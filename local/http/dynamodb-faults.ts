@@ -30,6 +30,9 @@ const KINDS: [FaultKind, number, string, string][] = [
   ['dynamodb.internalServerError', 500, 'InternalServerError', 'Internal server error'],
 ];
 
+/** The fault kinds this seam answers (the runtime routes the functions' DynamoDB calls through it when one is planned). */
+export const DYNAMODB_FAULT_KINDS: readonly FaultKind[] = KINDS.map(([kind]) => kind);
+
 const TRANSACT_ACTIONS = ['Put', 'Update', 'Delete', 'ConditionCheck', 'Get'];
 
 /** `TableName` may be the table's ARN (arn:aws:dynamodb:region:account:table/NAME); faults name tables. */

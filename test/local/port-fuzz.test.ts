@@ -12,23 +12,13 @@ import { AwsEndpoint } from '../../local/endpoint';
 import { HttpApiEngine } from '../../local/engines/http-api';
 import { Faults } from '../../local/faults/faults';
 import { raw, statusOf } from '../support/raw-http';
+import { seededRandom } from '../support/seeded-random';
 
 // PORT_FUZZ_SEED=<n> replays or explores another sequence.
 const SEED = Number(process.env.PORT_FUZZ_SEED ?? 0x5eed2026);
 const CASES_PER_PORT = 1500;
 
-/** mulberry32: small, fast, good enough to pick cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(SEED);
+const random = seededRandom(SEED);
 const int = (n: number) => Math.floor(random() * n);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)];
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
@@ -67,7 +57,7 @@ const api = new HttpApiEngine({
 // ----- the AWS endpoint, with an SQS-like stub that records SendMessage bodies -----
 const sqsReceived: string[] = [];
 // Its own generator: fault answers are drawn in arrival order, which must not change the cases.
-const faultRandom = prng(SEED + 1);
+const faultRandom = seededRandom(SEED + 1);
 const faults: Faults = { inject: () => faultRandom() < 0.3, random: () => 0, parameter: () => undefined };
 let upstream: Server;
 const endpoint = new AwsEndpoint({

@@ -318,3 +318,44 @@ describe('checkTimeScale: a scaled visibility timeout must outlast the function 
     expect(checkTimeScale({ ...consumer, timeScale: Number.NaN })).toMatch(/cannot check/);
   });
 });
+
+// https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: AWS refuses a mapping whose function
+// timeout exceeds the queue's visibility timeout, so a message is never visible again while its function runs. At a
+// time scale the visibility timeout shrinks but the function's timeout does not: given the function's timeout, the
+// event source holds the batch invisible until the invocation ends, then gives the message its own timeout back.
+describe('time scale: in-flight batches held for the function timeout', () => {
+  async function run(functionTimeoutSeconds: number | undefined) {
+    // Scale 30: a 60 s visibility timeout lasts 2 s of real time; each invocation runs 5 s of real time, then fails.
+    const clock = new FakeClock({ start: Date.UTC(2025, 0, 1), scale: 30, auto: false, waitsScaled: true });
+    const engine = new QueueEngine({ clock, store: new MemoryQueueStore() });
+    engine.createQueue('q', { VisibilityTimeout: '60' });
+    const starts: number[] = [];
+    const invoker: Invoker = {
+      name: 'fn',
+      async invoke() {
+        // The first invocation works 5 s of real time; later ones answer at once.
+        if (starts.push(clock.now()) === 1) await clock.sleep(5_000 * 30);
+        return boom();
+      },
+    };
+    const source = new SqsEventSource({ engine, queueName: 'q', invoker, clock, functionTimeoutSeconds });
+    engine.sendMessage('q', { body: 'one' });
+    source.start();
+    const t0 = clock.now();
+    await clock.runUntil(() => starts.length >= 2, 60_000, 'a second delivery');
+    // stop() waits for invocations in flight: keep the clock running until it has.
+    const stopped = source.stop();
+    await clock.runAll();
+    await stopped;
+    engine.close();
+    return starts[1] - t0;
+  }
+
+  test('held: the message is delivered again only after the invocation ended, not when the scaled timeout ran out', async () => {
+    expect(await run(10)).toBeGreaterThanOrEqual(5_000);
+  });
+
+  test('not held (no function timeout given): the scaled timeout lets it be delivered again mid-invocation', async () => {
+    expect(await run(undefined)).toBeLessThan(5_000);
+  });
+});

@@ -14,24 +14,13 @@ import { eventForStatus } from '../../../functions/domain/status-events';
 import { transactionConflict } from '../../support/interleaving';
 import { RecordingPublisher } from '../../support/recording-publisher';
 import { service, uid, useLocalTables, world } from './fixtures';
+import { seededRandom } from '../../support/seeded-random';
 
 const tables = useLocalTables();
 
-/** A seeded generator (mulberry32): the same seed replays the same faults. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A client that cancels a share of transactions with TransactionConflict, as concurrent ones would on AWS. */
 function contended(client: DynamoDBDocumentClient, rate: number, seed: number): { client: DynamoDBDocumentClient; conflicts: () => number } {
-  const next = random(seed);
+  const next = seededRandom(seed);
   let conflicts = 0;
   const wrapped = new Proxy(client, {
     get(target, property, receiver) {
