@@ -12,7 +12,7 @@ import { AwsEndpoint } from '../../local/endpoint';
 import { HttpApiEngine } from '../../local/engines/http-api';
 import { Faults } from '../../local/faults/faults';
 import { raw, statusOf } from '../support/raw-http';
-import { seededRandom } from '../support/seeded-random';
+import { seededRandom } from '../../local/seeded-random';
 
 // PORT_FUZZ_SEED=<n> replays or explores another sequence.
 const SEED = Number(process.env.PORT_FUZZ_SEED ?? 0x5eed2026);

@@ -14,7 +14,7 @@ import { eventForStatus } from '../../../functions/domain/status-events';
 import { transactionConflict } from '../../support/interleaving';
 import { RecordingPublisher } from '../../support/recording-publisher';
 import { service, uid, useLocalTables, world } from './fixtures';
-import { seededRandom } from '../../support/seeded-random';
+import { seededRandom } from '../../../local/seeded-random';
 
 const tables = useLocalTables();
 
