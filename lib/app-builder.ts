@@ -2,7 +2,6 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { readConfig } from './config';
-import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { OrderPipelineStack } from './order-pipeline-stack';
 
 export const STACK_NAME = 'OrderPipeline';
@@ -16,6 +15,5 @@ export function buildApp(app: App): OrderPipelineStack {
   });
   Tags.of(stack).add('application', 'order-pipeline');
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-  acknowledgeNagFindings(stack, stack.tables);
   return stack;
 }

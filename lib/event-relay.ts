@@ -77,8 +77,8 @@ export class EventRelay extends Construct {
         filters: relayFilters(),
       }),
     );
-    props.bus.grantPutEventsTo(this.function);
-    this.deadLetterQueue.grantSendMessages(this.function);
+    // What its code sends (PutEvents, SendMessage to this DLQ) is granted by the stack from lib/function-access.ts;
+    // the event source grants the stream reads and (SqsDlq) the on-failure sends Lambda itself makes.
 
     const o = props.observability;
     o.alarmOnDeadLetters(

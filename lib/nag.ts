@@ -8,7 +8,6 @@ export function acknowledge(scope: IConstruct, findings: Record<string, string>)
 
 export const REASONS = {
   xrayWildcard: 'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions: AWS requires Resource "*".',
-  gsiWildcard: 'Queries go to this table\'s own indexes (openOrders, byCustomer); "<table>/index/*" names them all and nothing else.',
   syncInvoke: 'Invoked synchronously only (API Gateway, SQS event source, Step Functions): an asynchronous-invoke DLQ would never receive anything; failures surface to the caller or return to the queue and its redrive DLQ.',
   isDeadLetterQueue: 'This queue is itself a dead-letter queue, the end of the line for failed messages; it is alarmed and operators redrive it.',
   sqsEventSourceDestination: 'SQS event sources cannot have on-failure destinations; failed records return to the queue and its redrive DLQ (maxReceiveCount) takes them.',

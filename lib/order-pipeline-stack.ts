@@ -9,11 +9,12 @@ import { CompensationSweep } from './compensation-sweep';
 import { EventRelay } from './event-relay';
 import { CONSUMERS, PipelineConfig } from './config';
 import { Consumer } from './consumer';
+import { AccessResources, FunctionName, functionAccess, grantAccess } from './function-access';
 import { Observability } from './observability';
 import { OrderEvents } from './order-events';
 import { OrdersApi } from './orders-api';
+import { PipelineFunction } from './pipeline-function';
 import { Tables } from './tables';
-import { acknowledge } from './nag';
 
 export interface OrderPipelineStackProps extends StackProps {
   config: PipelineConfig;
@@ -30,6 +31,11 @@ export class OrderPipelineStack extends Stack {
   readonly relay: EventRelay;
   readonly sweep: CompensationSweep;
   readonly observability: Observability;
+  /** The notification channel's topic and its key (SNS channel only). */
+  readonly notificationTopic?: Topic;
+  readonly notificationTopicKey?: Key;
+  /** Every function of the stack, by its name in lib/function-access.ts. */
+  readonly functions: Record<FunctionName, PipelineFunction>;
 
   constructor(scope: Construct, id: string, props: OrderPipelineStackProps) {
     super(scope, id, props);
@@ -57,11 +63,6 @@ export class OrderPipelineStack extends Stack {
       observability: this.observability,
       logRetention,
     });
-    orders.grantReadWriteData(this.api.function);
-    inventory.grantReadWriteData(this.api.function);
-    idempotency.grantReadWriteData(this.api.function);
-    // Only to re-publish the event of a change a client retried; the relay publishes every change.
-    bus.grantPutEventsTo(this.api.function);
 
     const consumer = (id: string, name: keyof typeof CONSUMERS, entry: string, environment: Record<string, string>) =>
       new Consumer(this, id, { settings: CONSUMERS[name], entry, serviceName: id, environment, events: this.events, observability: this.observability, logRetention });
@@ -72,27 +73,18 @@ export class OrderPipelineStack extends Stack {
       [ENV.ordersTable]: orders.tableName,
       [ENV.paymentWindowSeconds]: String(config.paymentWindowSeconds),
     });
-    inventory.grantReadWriteData(inventoryConsumer.function);
-    orders.grantReadWriteData(inventoryConsumer.function);
 
-    const notificationEnv: Record<string, string> = { [ENV.notificationChannel]: config.notificationChannel, [ENV.notificationsTable]: notifications.tableName };
-    let notificationTopic: Topic | undefined;
+    // Each channel names only its own resources: the table channel its table, SNS its topic and the idempotency table.
+    const notificationEnv: Record<string, string> = { [ENV.notificationChannel]: config.notificationChannel };
     if (config.notificationChannel === 'sns') {
-      const key = new Key(this, 'NotificationTopicKey', { enableKeyRotation: true, description: 'Encrypts customer notifications' });
-      notificationTopic = new Topic(this, 'NotificationTopic', { masterKey: key, enforceSSL: true, displayName: 'Order notifications' });
-      notificationEnv[ENV.notificationTopicArn] = notificationTopic.topicArn;
+      this.notificationTopicKey = new Key(this, 'NotificationTopicKey', { enableKeyRotation: true, description: 'Encrypts customer notifications' });
+      this.notificationTopic = new Topic(this, 'NotificationTopic', { masterKey: this.notificationTopicKey, enforceSSL: true, displayName: 'Order notifications' });
+      notificationEnv[ENV.notificationTopicArn] = this.notificationTopic.topicArn;
       notificationEnv[ENV.idempotencyTable] = idempotency.tableName;
+    } else {
+      notificationEnv[ENV.notificationsTable] = notifications.tableName;
     }
     const notificationConsumer = consumer('notification', 'notification', 'notification/handler.ts', notificationEnv);
-    notifications.grantWriteData(notificationConsumer.function);
-    if (notificationTopic) {
-      notificationTopic.grantPublish(notificationConsumer.function);
-      acknowledge(notificationConsumer.function.role!, {
-        'AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]':
-          'Publishing to the KMS-encrypted notification topic needs kms:GenerateDataKey on its key; CDK\'s Topic.grantPublish grants "kms:GenerateDataKey*" (the data-key variants only), on that one key only.',
-      });
-      idempotency.grantReadWriteData(notificationConsumer.function);
-    }
     this.consumers = { inventory: inventoryConsumer, notification: notificationConsumer };
 
     this.sweep = new CompensationSweep(this, 'CompensationSweep', {
@@ -108,12 +100,24 @@ export class OrderPipelineStack extends Stack {
       observability: this.observability,
       logRetention,
     });
-    orders.grantReadData(this.sweep.functions.findWork);
-    orders.grantReadWriteData(this.sweep.functions.repairOrder);
-    // An expiry gives the stock back in the cancelling transaction.
-    inventory.grantReadWriteData(this.sweep.functions.repairOrder);
-    // Re-publishing OrderPlaced for a stuck order (its first one was dead-lettered or lost downstream).
-    bus.grantPutEventsTo(this.sweep.functions.repairOrder);
+
+    // Least privilege: each function gets exactly the actions its code sends, on its own resources.
+    this.functions = {
+      api: this.api.function,
+      inventory: inventoryConsumer.function,
+      notification: notificationConsumer.function,
+      relay: this.relay.function,
+      ...this.sweep.functions,
+    };
+    const accessResources: AccessResources = {
+      tables: this.tables,
+      bus,
+      relayDeadLetterQueue: this.relay.deadLetterQueue,
+      notificationTopic: this.notificationTopic,
+      notificationTopicKey: this.notificationTopicKey,
+    };
+    const access = functionAccess(config.notificationChannel);
+    for (const name of Object.keys(this.functions) as FunctionName[]) grantAccess(this.functions[name], access[name], accessResources);
 
     const outputs: Record<(typeof OUTPUTS)[number], string> = {
       ApiUrl: this.api.stage.url,

@@ -1,7 +1,10 @@
-/** The HTTP API: one route per ROUTES entry, never open; JWT authorization when configured; stage throttling and logs. */
+/**
+ * The HTTP API: one route per ROUTES entry on the API function; stage throttling and logs. Its security promises (no
+ * route open, IAM or JWT authorization with each route's scopes, access logs naming the caller) are in
+ * test/lib/security.test.ts.
+ */
 import { Match } from 'aws-cdk-lib/assertions';
 import { DEFAULT_CONFIG } from '../../lib/config';
-import { SCOPES } from '../../functions/domain/caller';
 import { ROUTES, RouteSpec, routeKey } from '../../functions/api/routes';
 import { resources, targetOf } from './cfn';
 import { buildTestApp, logicalIdOf, OVERRIDES, synth } from './synth';
@@ -24,12 +27,6 @@ describe.each([
 ])('%s', (_label, s) => {
   test('one route per ROUTES entry, and no other', () => {
     expect([...routesByKey(s).keys()].sort()).toEqual(routeSpecs.map(routeKey).sort());
-  });
-
-  test('no route is open (AuthorizationType NONE or unset)', () => {
-    for (const [key, route] of routesByKey(s)) {
-      expect([key, route.AuthorizationType ?? 'NONE']).not.toEqual([key, 'NONE']);
-    }
   });
 
   test('every route integrates with the API function', () => {
@@ -58,22 +55,10 @@ describe.each([
     expect(values.length).toBeGreaterThan(0);
     for (const value of values) expect(value).toMatch(/^\$context\./);
     expect(values).toEqual(expect.arrayContaining(['$context.requestId', '$context.status', '$context.routeKey']));
-    // Access logs say who called, in either authorization mode.
-    expect(format).toMatchObject({ iamPrincipal: '$context.identity.userArn', jwtSubject: '$context.authorizer.claims.sub' });
   });
 });
 
-describe('default context: IAM authorization', () => {
-  test('every route uses AWS_IAM authorization, without scopes', () => {
-    const routes = routesByKey(defaults);
-    expect(routes.size).toBe(routeSpecs.length);
-    for (const [key, route] of routes) {
-      expect([key, route.AuthorizationType]).toEqual([key, 'AWS_IAM']);
-      expect([key, route.AuthorizationScopes]).toEqual([key, undefined]);
-    }
-    defaults.template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
-  });
-
+describe('default context', () => {
   test('stage throttling is DEFAULT_CONFIG', () => {
     defaults.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: Match.objectLike({
@@ -84,44 +69,8 @@ describe('default context: IAM authorization', () => {
   });
 });
 
-describe('context jwtIssuer + jwtAudience: JWT authorization', () => {
+describe('context jwtIssuer + jwtAudience (and throttling overrides)', () => {
   const template = overridden.template;
-  const authorizers = resources(template, 'AWS::ApiGatewayV2::Authorizer');
-
-  test('a JWT authorizer with the issuer and audience from context', () => {
-    expect(Object.keys(authorizers)).toHaveLength(1);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      ApiId: { Ref: logicalIdOf(overridden.stack, overridden.stack.api.api) },
-      AuthorizerType: 'JWT',
-      JwtConfiguration: { Issuer: OVERRIDES.jwtIssuer, Audience: [OVERRIDES.jwtAudience] },
-    });
-  });
-
-  test.each(Object.entries(ROUTES))('route %s uses the JWT authorizer with exactly its ROUTES scopes', (_name, spec) => {
-    const route = routesByKey(overridden).get(routeKey(spec));
-    expect(route).toBeDefined();
-    expect(route!.AuthorizationType).toBe('JWT');
-    expect(route!.AuthorizerId).toEqual({ Ref: Object.keys(authorizers)[0] });
-    expect(route!.AuthorizationScopes).toEqual(spec.scopes.length ? [...spec.scopes] : undefined);
-  });
-
-  test('some routes (admin, payments) do carry scopes', () => {
-    const scoped = routeSpecs.filter((r) => r.scopes.length);
-    expect(scoped.length).toBeGreaterThan(0);
-    for (const spec of scoped) {
-      overridden.template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey(spec), AuthorizationScopes: [...spec.scopes] });
-    }
-  });
-
-  test('the stock routes (/inventory/...), POST /inventory/{sku}/adjustments included, require exactly the admin scope', () => {
-    const stockRoutes = routeSpecs.filter((r) => r.path.startsWith('/inventory/'));
-    expect(stockRoutes.map(routeKey)).toContain(routeKey(ROUTES.adjustStock));
-    const routes = routesByKey(overridden);
-    for (const spec of stockRoutes) {
-      const route = routes.get(routeKey(spec));
-      expect([routeKey(spec), route?.AuthorizationType, route?.AuthorizationScopes]).toEqual([routeKey(spec), 'JWT', [SCOPES.admin]]);
-    }
-  });
 
   test('stage throttling follows context throttlingRateLimit / throttlingBurstLimit', () => {
     expect(OVERRIDES.throttlingRateLimit).not.toBe(DEFAULT_CONFIG.throttlingRateLimit);

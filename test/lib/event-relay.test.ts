@@ -1,7 +1,7 @@
 /**
  * The event relay (lib/event-relay.ts): a function on the orders table's stream that publishes the event each
  * status change owes. Its event source mapping (order, retries, filters, failure destination), its function and
- * DLQ, its permissions and its alarms, against EVENT_RELAY, EVENT_FOR_STATUS and the order's TRANSITIONS.
+ * DLQ and its alarms, against EVENT_RELAY, EVENT_FOR_STATUS and the order's TRANSITIONS.
  */
 import { Duration } from 'aws-cdk-lib';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -10,7 +10,7 @@ import { ORDER_STATUSES, OrderStatus, TRANSITIONS } from '../../functions/domain
 import { StoredOrder } from '../../functions/domain/ports';
 import { EVENT_FOR_STATUS, eventsForChange } from '../../functions/domain/status-events';
 import { ENV } from '../../functions/shared/env';
-import { alarmsOn, delivers, filterPatterns, firesAt, Grant, grantsOfFunction, resources, targetOf } from './cfn';
+import { alarmsOn, delivers, filterPatterns, firesAt, resources, targetOf } from './cfn';
 import { logicalIdOf, synth } from './synth';
 
 const { stack, template } = synth();
@@ -151,54 +151,15 @@ describe('its function and DLQ', () => {
     );
   });
 
-  test('the DLQ keeps messages QUEUE_RETENTION_DAYS.deadLetter, SQS-encrypted, and redrives nowhere', () => {
+  test('the DLQ keeps messages QUEUE_RETENTION_DAYS.deadLetter and redrives nowhere', () => {
     const dlq = queues[relayDlq];
     expect(dlq.Properties.MessageRetentionPeriod).toBe(Duration.days(QUEUE_RETENTION_DAYS.deadLetter).toSeconds());
-    expect(dlq.Properties.SqsManagedSseEnabled).toBe(true);
     expect(dlq.Properties.RedrivePolicy).toBeUndefined();
   });
 });
 
-describe('its permissions', () => {
-  const grants = grantsOfFunction(template, relayFn);
-  const logGroup = targetOf(functions[relayFn].Properties.LoggingConfig.LogGroup);
-  const busArn = `<GetAtt:${bus}.Arn>`;
-  const dlqArn = `<GetAtt:${relayDlq}.Arn>`;
-  const streamArn = `<GetAtt:${ordersTable}.StreamArn>`;
-  const STREAM_READ = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'];
-  const on = (prefix: string) => grants.filter((g) => g.action.startsWith(prefix));
-  const resourcesOf = (gs: Grant[]) => [...new Set(gs.map((g) => g.resource))];
-
-  test('may PutEvents on the bus, and nothing else on EventBridge', () => {
-    expect(on('events:').map((g) => [g.action, g.resource])).toEqual([['events:PutEvents', busArn]]);
-  });
-
-  test('may send to its own DLQ (the handler dead-letters unbuildable records; the mapping sends what it gives up on), and to no other queue', () => {
-    expect(on('sqs:').map((g) => g.action)).toContain('sqs:SendMessage');
-    expect(resourcesOf(on('sqs:'))).toEqual([dlqArn]);
-    expect(on('sqs:').map((g) => g.action).filter((a) => a.startsWith('sqs:Receive') || a.startsWith('sqs:Delete'))).toEqual([]);
-  });
-
-  test("may read the orders table's stream, and only the stream: no item of any table", () => {
-    const dynamo = on('dynamodb:');
-    expect(dynamo.map((g) => g.action)).toEqual(expect.arrayContaining(STREAM_READ));
-    expect(resourcesOf(dynamo)).toEqual([streamArn]);
-    // ListStreams is the only other stream action CDK's grant adds.
-    expect([...new Set(dynamo.map((g) => g.action))].filter((a) => ![...STREAM_READ, 'dynamodb:ListStreams'].includes(a))).toEqual([]);
-  });
-
-  test('has nothing else of note: its log group, X-Ray, and the grants above; all Allow, unconditional, no other wildcard', () => {
-    const expected = (g: Grant) =>
-      (g.action.startsWith('logs:') && g.resource === `<GetAtt:${logGroup}.Arn>`) ||
-      (g.action.startsWith('xray:') && g.resource === '*') ||
-      (g.action === 'events:PutEvents' && g.resource === busArn) ||
-      (g.action.startsWith('sqs:') && g.resource === dlqArn) ||
-      (g.action.startsWith('dynamodb:') && g.resource === streamArn);
-    expect(grants.length).toBeGreaterThan(0);
-    expect(grants.filter((g) => !expected(g))).toEqual([]);
-    expect(grants.filter((g) => g.effect !== 'Allow' || g.conditional)).toEqual([]);
-  });
-});
+// Its permissions (exactly what its code sends, plus the stream reads and on-failure sends of its event source):
+// test/lib/security.test.ts.
 
 describe('its alarms', () => {
   test('its DLQ alarms on the first message', () => {

@@ -6,12 +6,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { CDK_APP_MODE_CONTEXT, VALIDATION_REPORT_FILE } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { buildTestApp, Context, OVERRIDES, Synthesized, synth } from './synth';
+import { acknowledgementsIn, buildTestApp, Context, OVERRIDES, Synthesized, synth } from './synth';
 
 const NAG_PACKS = [new AwsSolutionsChecks().name, new ServerlessChecks().name];
 /** The thrown error then carries the whole report (Jest's NODE_ENV=test implies it too). */
@@ -30,15 +29,6 @@ interface Report {
 
 function reportOf(s: Synthesized): Report {
   return JSON.parse(fs.readFileSync(path.join(s.assembly.directory, VALIDATION_REPORT_FILE), 'utf8'));
-}
-
-/** Every acknowledgement recorded in the construct tree: where, which rule, why. */
-function acknowledgementsIn(s: Synthesized): { path: string; id: string; reason: unknown }[] {
-  return s.app.node.findAll().flatMap((c) =>
-    c.node.metadata
-      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((m) => Object.entries(m.data as Record<string, unknown>).map(([id, reason]) => ({ path: c.node.path, id, reason }))),
-  );
 }
 
 describe.each<[string, Context]>([

@@ -1,13 +1,14 @@
-/** Consumer queues, their DLQs, queue policies and the SQS event source mappings, against CONSUMERS. */
+/**
+ * Consumer queues, their DLQs and the SQS event source mappings, against CONSUMERS. That every queue is encrypted and
+ * refuses plain HTTP is in test/lib/security.test.ts.
+ */
 import { Duration } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
 import { CONSUMERS, ConsumerName, QUEUE_RETENTION_DAYS, visibilityTimeoutFor } from '../../lib/config';
 import { deadLetterQueueIds, render, resources, targetOf } from './cfn';
 import { logicalIdOf, synth } from './synth';
 
 const { stack, template } = synth();
 const queues = resources(template, 'AWS::SQS::Queue');
-const queuePolicies = resources(template, 'AWS::SQS::QueuePolicy');
 const functions = resources(template, 'AWS::Lambda::Function');
 const mappings = resources(template, 'AWS::Lambda::EventSourceMapping');
 const consumerNames = Object.keys(CONSUMERS) as ConsumerName[];
@@ -115,38 +116,6 @@ test('every event-source queue: VisibilityTimeout >= 6 x function Timeout + Maxi
     const window: number = mapping.Properties.MaximumBatchingWindowInSeconds ?? 0;
     const visibility: number = queue.Properties.VisibilityTimeout ?? 30; // SQS's default when unset
     expect(visibility).toBeGreaterThanOrEqual(6 * timeout + window);
-  }
-});
-
-test('every queue has SQS-managed server-side encryption', () => {
-  expect(Object.keys(queues).length).toBeGreaterThan(0);
-  template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-});
-
-test('every queue (consumer queues, DLQs, rule-target DLQs, the schedule DLQ, the relay DLQ) has a policy denying non-TLS access', () => {
-  const denyInsecure = (queueId: string) =>
-    Match.objectLike({
-      Effect: 'Deny',
-      Action: 'sqs:*',
-      Principal: Match.anyValue(),
-      Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
-      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-    });
-  const unprotected = Object.keys(queues).filter((queueId) => {
-    const policies = template.findResources('AWS::SQS::QueuePolicy', {
-      Properties: {
-        Queues: Match.arrayWith([{ Ref: queueId }]),
-        PolicyDocument: { Statement: Match.arrayWith([denyInsecure(queueId)]) },
-      },
-    });
-    return Object.keys(policies).length === 0;
-  });
-  expect(unprotected).toEqual([]);
-  // The deny applies to everyone.
-  for (const policy of Object.values(queuePolicies)) {
-    for (const statement of policy.Properties.PolicyDocument.Statement) {
-      if (statement.Effect === 'Deny') expect(statement.Principal).toEqual({ AWS: '*' });
-    }
   }
 });
 

@@ -3,7 +3,7 @@
  * (`aws:cdk:bundling-stacks: []`), once per distinct context within a test file. Synthesis runs the app's real
  * cdk-nag validation plugins, so a template obtained here has already passed the gate.
  */
-import { App, CfnElement } from 'aws-cdk-lib';
+import { App, CfnElement, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { IConstruct } from 'constructs';
@@ -61,4 +61,13 @@ export function synth(context: Context = {}): Synthesized {
 export function logicalIdOf(stack: OrderPipelineStack, construct: IConstruct): string {
   const element = (construct.node.defaultChild ?? construct) as CfnElement;
   return stack.getLogicalId(element);
+}
+
+/** Every cdk-nag acknowledgement recorded in the construct tree: on which construct (and its path), which rule, why. */
+export function acknowledgementsIn(s: Synthesized): { construct: IConstruct; path: string; id: string; reason: unknown }[] {
+  return s.app.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) => Object.entries(m.data as Record<string, unknown>).map(([id, reason]) => ({ construct: c, path: c.node.path, id, reason }))),
+  );
 }
