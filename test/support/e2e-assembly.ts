@@ -7,16 +7,13 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { CHAOS_CONTEXT } from '../../local/chaos/chaos';
 import { synthesize } from '../../local/synth';
 
 export const E2E_ASSEMBLY_VARIABLE = 'E2E_ASSEMBLY_DIR';
 
-/**
- * The context every end-to-end suite runs with. A 20 s payment window (real time: deadlines are written by the
- * functions) outlasts each scenario but expires within a suite; the sweep runs every 2 minutes, 4 s at time scale
- * 30 (each run is a state machine execution and three to four invocations: every 2 s was a tenth of a suite's CPU).
- */
-export const E2E_CONTEXT = { paymentWindowSeconds: '20', sweepIntervalMinutes: '2' } as const;
+/** The context every end-to-end suite runs with: the chaos run's (see CHAOS_CONTEXT for why each value). */
+export const E2E_CONTEXT = CHAOS_CONTEXT;
 
 export async function e2eAssembly(): Promise<string> {
   const root = process.env[E2E_ASSEMBLY_VARIABLE] ?? mkdtempSync(path.join(tmpdir(), 'order-pipeline-assembly-'));
