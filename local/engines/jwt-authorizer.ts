@@ -48,7 +48,7 @@ export interface AuthorizationRequest {
   queryStringParameters?: Record<string, string>;
 }
 
-const BEARER = /^bearer\s+/i;
+const BEARER = /^bearer(\s+|$)/i;
 
 export class JwtAuthorizer {
   private readonly keys = new Map<string, Promise<KeyLike | Uint8Array>>();
@@ -61,9 +61,9 @@ export class JwtAuthorizer {
   }
 
   async authorize(request: AuthorizationRequest, routeScopes: readonly string[] = [], now = Date.now()): Promise<Authorization> {
-    const raw = this.identity(request);
+    const token = this.identity(request)?.trim().replace(BEARER, '');
     // No token: a 401 without a www-authenticate error (AWS documents the header only for a token it rejected).
-    if (raw === undefined || raw.trim() === '') return { ok: false, status: 401, reason: 'no token in the identity source' };
+    if (!token) return { ok: false, status: 401, reason: 'no token in the identity source' };
     const invalid = (description: string): Authorization => ({
       ok: false,
       status: 401,
@@ -72,7 +72,6 @@ export class JwtAuthorizer {
       // the audience's are local wording.
       wwwAuthenticate: `Bearer scope="${routeScopes.join(' ')}" error="invalid_token" error_description="${description}"`,
     });
-    const token = raw.trim().replace(BEARER, '');
     if (!this.config.jwks) return invalid(`the local runtime cannot fetch the keys of issuer ${this.config.issuer} offline`);
 
     let header: { alg?: string; kid?: string };

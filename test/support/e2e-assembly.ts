@@ -2,12 +2,14 @@
  * One synthesized cloud assembly for every end-to-end suite of a jest run: synthesis (bundling seven functions,
  * cdk-nag) is the most expensive step of starting the runtime, and the suites run the same app. The first suite to
  * ask synthesizes into the run's directory (E2E_ASSEMBLY_DIR, made by the global setup) while the others wait for
- * it; a suite run alone synthesizes into its own.
+ * it; a suite run alone synthesizes into its own. The JWT variant (`e2eAssembly('localJwt')`, the stack
+ * `npm start -- --local-jwt` runs) is a second assembly beside it, synthesized the same way by the first suite asking.
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { synthesize } from '../../local/synth';
+import { LOCAL_JWT_CONTEXT } from '../../local/issuer/local-issuer';
 
 export const E2E_ASSEMBLY_VARIABLE = 'E2E_ASSEMBLY_DIR';
 
@@ -18,11 +20,15 @@ export const E2E_ASSEMBLY_VARIABLE = 'E2E_ASSEMBLY_DIR';
  */
 export const E2E_CONTEXT = { paymentWindowSeconds: '20', sweepIntervalMinutes: '2' } as const;
 
-export async function e2eAssembly(): Promise<string> {
+/** The stacks end-to-end suites run: the default (IAM-authorized API) and the one trusting the local issuer. */
+const VARIANTS = { iam: { suffix: '', context: {} }, localJwt: { suffix: '-local-jwt', context: LOCAL_JWT_CONTEXT } } as const;
+
+export async function e2eAssembly(variant: keyof typeof VARIANTS = 'iam'): Promise<string> {
   const root = process.env[E2E_ASSEMBLY_VARIABLE] ?? mkdtempSync(path.join(tmpdir(), 'order-pipeline-assembly-'));
-  const assembly = path.join(root, 'cdk.out');
-  const done = path.join(root, 'synthesized');
-  const claim = path.join(root, 'synthesizing');
+  const { suffix, context } = VARIANTS[variant];
+  const assembly = path.join(root, `cdk.out${suffix}`);
+  const done = path.join(root, `synthesized${suffix}`);
+  const claim = path.join(root, `synthesizing${suffix}`);
   try {
     mkdirSync(claim); // atomic: exactly one suite gets it
   } catch {
@@ -33,7 +39,7 @@ export async function e2eAssembly(): Promise<string> {
     }
     return assembly;
   }
-  synthesize({ outdir: assembly, context: { ...E2E_CONTEXT } });
+  synthesize({ outdir: assembly, context: { ...E2E_CONTEXT, ...context } });
   writeFileSync(done, new Date().toISOString());
   return assembly;
 }
