@@ -116,7 +116,9 @@ test("customer A cannot read, list, cancel or pay B's order; A's list holds A's 
 });
 
 test("an admin-scoped token confirms B's payment and reads B's order", async () => {
-  await eventually(async () => expect((await http('GET', `/orders/${orderOfB}`, admin)).body.status).toBe('RESERVED'));
+  // The reservation runs through the stream, the bus, the queue and the inventory consumer (cold starts included):
+  // on a loaded 2-core machine that took up to 15 s, so the wait allows 60.
+  await eventually(async () => expect((await http('GET', `/orders/${orderOfB}`, admin)).body.status).toBe('RESERVED'), 60_000, 250);
   expect((await http('POST', `/orders/${orderOfB}/payment`, admin, { paymentId: 'pay-ops-1' })).body).toMatchObject({ status: 'PAID', customerId: 'c-B' });
 });
 
