@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { checkJava } from './requirements';
 import { RuntimeOptions, startRuntime } from './runtime';
 import { FaultPlan, readFaultPlan } from './faults/fault-plan';
+import { LOCAL_JWT_CONTEXT } from './issuer/local-issuer';
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -20,6 +21,8 @@ const USAGE = `Usage: npm start -- [options]
                       with more than one, which messages share a batch varies as it does on AWS)
   --outputs-file F    stack outputs, like cdk deploy --outputs-file (default .local/outputs.json)
   -c key=value        CDK context for synth (repeatable), e.g. -c paymentWindowSeconds=60
+  --local-jwt         a JWT-authorized API trusting the runtime's own issuer (sets -c jwtIssuer=${LOCAL_JWT_CONTEXT.jwtIssuer}
+                      -c jwtAudience=${LOCAL_JWT_CONTEXT.jwtAudience}); tokens from npm run token -- --sub c-42 [--scope orders/admin]
   --function-logs F   append every function's log lines to F (default .local/functions.log; "-" for stdout)
   --assembly DIR      run an existing cloud assembly (e.g. cdk.out of \`npx cdk synth\`) instead of synthesizing
   --faults F          inject faults from a plan (JSON or YAML, seeded; see docs/faults.md), e.g. local/faults/mild.yaml
@@ -47,6 +50,7 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
         assembly: { type: 'string' },
         faults: { type: 'string' },
         context: { type: 'string', short: 'c', multiple: true },
+        'local-jwt': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -74,6 +78,11 @@ export function parseCli(argv: string[]): RuntimeOptions & { functionLogs: strin
     const eq = pair.indexOf('=');
     if (eq < 1) fail(`-c expects key=value, got ${pair}`);
     context[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (v['local-jwt']) {
+    if (v.assembly) fail('--local-jwt applies to synth; with --assembly nothing is synthesized');
+    if (context.jwtIssuer !== undefined || context.jwtAudience !== undefined) fail('--local-jwt sets jwtIssuer and jwtAudience itself: drop the -c jwtIssuer/jwtAudience');
+    Object.assign(context, LOCAL_JWT_CONTEXT);
   }
   const pollers = v['sqs-pollers'] === undefined ? undefined : Number(v['sqs-pollers']);
   if (pollers !== undefined && !(Number.isInteger(pollers) && pollers >= 1 && pollers <= 1000)) fail(`--sqs-pollers must be an integer from 1 to 1000, got ${v['sqs-pollers']}`);
@@ -121,6 +130,9 @@ async function main(): Promise<void> {
   }
   if (!options.useAssembly) process.stdout.write('synthesizing the app (cdk-nag on, local esbuild)...\n');
   const runtime = await startRuntime({ ...options, functionLog });
+  if (runtime.issuer) {
+    process.stdout.write(`JWT authorizer on, trusting the local issuer ${runtime.issuer.url}: a token for customer c-42 is npm run token -- --sub c-42 [--scope orders/admin]\n`);
+  }
   if (runtime.faults.active) {
     process.stdout.write(`faults on (seed ${runtime.faults.plan.seed}): counts at GET ${runtime.endpoints.aws}/_local/faults and at stop\n`);
   }

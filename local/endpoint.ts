@@ -6,7 +6,7 @@
  *
  * No request can stop the runtime: every one is answered in the AWS JSON error shape (a service that throws is
  * logged through onError and answered 500 InternalFailure), bodies are capped per service, only loopback Host
- * names are served, and `GET /_local/faults` reports on fault injection.
+ * names are served, and `/_local/...` paths are the runtime's own (fault counts, the local token issuer).
  */
 import { IncomingMessage, request, Server, ServerResponse, STATUS_CODES } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import { AwsJsonResponse } from './engines/aws-json';
 import { Faults } from './faults/faults';
 import { dynamodbFault } from './http/dynamodb-faults';
 import { answerAndClose, createGuardedServer, declaredLength, ErrorListener, isLoopbackHost, readBody, requestPath } from './http/guard';
+import type { AdminAnswer, AdminRequest } from './issuer/issuer-api';
 
 /** Per request: aborted when the client goes away (ends an SQS long poll early). */
 export interface EndpointRequestContext {
@@ -33,8 +34,8 @@ export interface EndpointServices {
   dynamodbEndpoint: string;
   /** When given, DynamoDB requests are buffered and their tables asked about dynamodb.* faults before forwarding. */
   faults?: Faults;
-  /** Serves `GET /_local/faults` (called with that path); undefined answers 404. */
-  admin?: (path: string) => { status: number; body: unknown } | undefined;
+  /** Serves the runtime's `/_local/...` paths (`GET /_local/faults`, the local issuer); undefined answers 404. */
+  admin?: (request: AdminRequest) => Promise<AdminAnswer | undefined> | AdminAnswer | undefined;
   /** Told of every error a request ran into (a service throwing, DynamoDB Local unreachable); the client gets a 500. */
   onError?: ErrorListener;
   /** The whole request must arrive within this (default 30 s); a stalled client gets 408. */
@@ -61,6 +62,8 @@ const SERVICES: Record<string, { contentType: string; limit: number; call: (s: E
   // AWS refuses larger requests itself, so the cap is the quota (read as MiB). The 256 KiB input limit is the engine's to check.
   AWSStepFunctions: { contentType: JSON_1_0, limit: MiB, call: (s) => s.stepFunctions },
 };
+/** A `/_local/...` request body (a token request) is small. */
+const ADMIN_LIMIT = 64 * 1024;
 /** BatchWriteItem: "The total request size exceeds 16 MB" is refused (API_BatchWriteItem.html); 1 MiB of margin for headers' sake. */
 const DYNAMODB_LIMIT = 17 * MiB;
 
@@ -151,9 +154,17 @@ export class AwsEndpoint {
     res.end(text);
   }
 
-  private adminRequest(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const answer = path === '/_local/faults' && req.method === 'GET' ? this.services.admin?.(path) : undefined;
-    if (!answer) return this.fail(res, 404, 'NotFound', `no local admin resource ${req.method} ${path} (there is GET /_local/faults)`);
+  private async adminRequest(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const raw = await readBody(req, ADMIN_LIMIT);
+    if (!raw.ok) return raw.reason === 'tooLarge' ? answerAndClose(req, res, 413, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'RequestEntityTooLargeException', message: `over ${ADMIN_LIMIT} bytes` })) : void res.destroy();
+    let body: unknown;
+    try {
+      body = raw.body.length ? JSON.parse(raw.body.toString('utf8')) : undefined;
+    } catch {
+      return this.fail(res, 400, 'SerializationException', 'request body is not valid JSON');
+    }
+    const answer = await this.services.admin?.({ method: req.method ?? 'GET', path, body });
+    if (!answer) return this.fail(res, 404, 'NotFound', `no local admin resource ${req.method} ${path} (there are GET /_local/faults and, with --local-jwt, /_local/issuer/...)`);
     res.writeHead(answer.status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(answer.body ?? null));
   }

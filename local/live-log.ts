@@ -31,8 +31,8 @@ export class LiveLog {
     );
   }
 
-  request(info: { routeKey: string; method: string; path: string; status: number; durationMs: number }): void {
-    this.line('http', `${info.method} ${info.path} -> ${info.status} (${info.durationMs} ms)`);
+  request(info: { routeKey: string; method: string; path: string; status: number; durationMs: number; authorizerError?: string }): void {
+    this.line('http', `${info.method} ${info.path} -> ${info.status} (${info.durationMs} ms)${info.authorizerError ? ` authorizer: ${info.authorizerError}` : ''}`);
   }
 
   event(event: Record<string, unknown>, rules: string[]): void {

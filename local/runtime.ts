@@ -38,6 +38,8 @@ import { deliverToTarget } from './provision/targets';
 import { synthesize } from './synth';
 import { LiveLog } from './live-log';
 import { lockDataDir } from './data-dir-lock';
+import { LocalIssuer } from './issuer/local-issuer';
+import { handleIssuerRequest } from './issuer/issuer-api';
 
 export interface RuntimeOptions {
   /** HTTP API port (default 3000; 0 picks a free one). */
@@ -91,6 +93,8 @@ export interface LocalRuntime {
   };
   /** Every injected fault is counted here (and logged on the live log). */
   faults: FaultInjector;
+  /** The local token issuer, when the stack's JWT authorizer trusts it (`--local-jwt`). */
+  issuer?: LocalIssuer;
   /** Local names of the template's resources by logical id. */
   names: (logicalId: string) => string;
   template: CfnTemplate;
@@ -103,14 +107,14 @@ export const ACCOUNT_ID = '000000000000';
 const RUN = new Set([
   'AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable', 'AWS::SQS::Queue', 'AWS::Events::EventBus', 'AWS::Events::Rule',
   'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping', 'AWS::ApiGatewayV2::Api', 'AWS::ApiGatewayV2::Route',
-  'AWS::ApiGatewayV2::Integration', 'AWS::ApiGatewayV2::Stage', 'AWS::StepFunctions::StateMachine', 'AWS::Scheduler::Schedule',
-  'AWS::Lambda::EventInvokeConfig',
+  'AWS::ApiGatewayV2::Integration', 'AWS::ApiGatewayV2::Stage', 'AWS::ApiGatewayV2::Authorizer', 'AWS::StepFunctions::StateMachine',
+  'AWS::Scheduler::Schedule', 'AWS::Lambda::EventInvokeConfig',
 ]);
 /** Resource types with nothing to run locally (permissions, telemetry, encryption): accepted silently. */
 const INERT = new Set([
   'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::SQS::QueuePolicy', 'AWS::Lambda::Permission', 'AWS::Logs::LogGroup',
   'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::KMS::Key', 'AWS::SNS::TopicPolicy', 'AWS::CDK::Metadata',
-  'AWS::ApiGatewayV2::Authorizer', 'AWS::Events::Archive',
+  'AWS::Events::Archive',
 ]);
 
 export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
@@ -199,11 +203,15 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
       return tables.endpoint;
     },
     faults,
-    admin: (adminPath) => (adminPath === '/_local/faults' ? { status: 200, body: faults.counts() } : undefined),
+    admin: (request) =>
+      request.path === '/_local/faults' && request.method === 'GET' ? { status: 200, body: faults.counts() } : handleIssuerRequest(issuer, request, endpoints.aws),
     onError: (error, context) => live.warn(`AWS endpoint ${context}: ${(error as Error)?.stack ?? String(error)}`),
   });
 
   const endpoints: LocalEndpoints = { aws: 'http://127.0.0.1:0', httpApi: 'http://127.0.0.1:0/' };
+  // Opened by the HTTP API's provisioner when an authorizer trusts it; until then its paths answer 404.
+  let issuer: LocalIssuer | undefined;
+  let opening: Promise<LocalIssuer> | undefined;
   let refs: ReturnType<typeof localReferences> | undefined;
   const provisioning: Provisioning = {
     template,
@@ -224,6 +232,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     arn: (logicalId) => localArn(template, logicalId, identity),
     invoker: (ref) => engines.invokers.get(ref.startsWith('arn:') ? ref.split(':')[6] : ref),
     deliver: (arn, payload) => deliverToTarget(provisioning, arn, payload),
+    localIssuer: () => (opening ??= LocalIssuer.open(dataDir).then((opened) => (issuer = opened))),
     onStop: (step) => void cleanup.push(step),
   };
 
@@ -255,7 +264,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     provisionAsyncInvocations(provisioning);
     provisionEventBus(provisioning);
     provisionStateMachines(provisioning);
-    provisionHttpRoutes(provisioning);
+    await provisionHttpRoutes(provisioning);
     await provisionEventSources(provisioning);
     provisionSchedules(provisioning);
     const outputs = writeOutputs(provisioning, outputsFile);
@@ -274,6 +283,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
       warnings,
       engines: { queues, bus, functions: engines.functions, stateMachines: engines.stateMachines, eventSources: engines.eventSources, streamSources: engines.streamSources, tables },
       faults,
+      ...(issuer ? { issuer } : {}),
       names: (logicalId) => localName(template, logicalId),
       template,
       stop: () => (stopping ??= stopAll(cleanup)),

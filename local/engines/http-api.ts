@@ -1,24 +1,27 @@
 /**
  * The HTTP API (API Gateway v2, payload format 2.0): routes from the template to their Lambda integrations, the
- * stage's throttling, and API Gateway's answers for what never reaches a function (400, 403, 404, 413, 429, 500).
- * No request can stop the runtime: bad input is answered as API Gateway would, a throwing integration is logged
- * (onError) and answered 500. Authorizers are not enforced locally.
+ * stage's throttling, JWT authorizers (jwt-authorizer.ts), and API Gateway's answers for what never reaches a
+ * function (400, 401, 403, 404, 413, 429, 500). No request can stop the runtime: bad input is answered as API Gateway
+ * would, a throwing integration is logged (onError) and answered 500. IAM signatures are not checked (see `authorizer`).
  */
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, Server, ServerResponse, STATUS_CODES } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { answerAndClose, createGuardedServer, ErrorListener, isLoopbackHost, readBody, requestPath } from '../http/guard';
 import { Invoker, InvokeResult } from './invoker';
+import { JwtAuthorizer } from './jwt-authorizer';
 
 export interface HttpRoute {
   /** e.g. `POST /orders/{orderId}/cancel`, `$default` */
   routeKey: string;
   invoker: Invoker;
   /**
-   * The `requestContext.authorizer` the function receives (API Gateway's answer for an authorized caller); absent
-   * when the route's authorizer is not run locally, and then the function sees no identity.
+   * The `requestContext.authorizer` the function receives (API Gateway's answer for an authorized caller): a fixed
+   * identity (the local operator of an IAM route); absent otherwise, and then the function sees none.
    */
   authorizer?: Record<string, unknown>;
+  /** A JWT authorizer run on every request, with the route's `AuthorizationScopes`; its answer is the identity. */
+  jwt?: { authorizer: JwtAuthorizer; scopes: readonly string[] };
 }
 
 export interface HttpApiOptions {
@@ -27,7 +30,7 @@ export interface HttpApiOptions {
   accountId: string;
   region: string;
   /** Called after each request, for the live log. */
-  onRequest?: (info: { routeKey: string; method: string; path: string; status: number; durationMs: number }) => void;
+  onRequest?: (info: { routeKey: string; method: string; path: string; status: number; durationMs: number; authorizerError?: string }) => void;
   /** Told of an error a request ran into (an integration throwing, a response Node cannot write); the client gets a 500. */
   onError?: ErrorListener;
   /** The whole request must arrive within this (default 30 s); a stalled client gets 408. */
@@ -39,7 +42,7 @@ export const HTTP_API_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-/** API Gateway's `{"message": ...}` bodies; 413's wording is API Gateway's, not Node's "Payload Too Large". */
+/** API Gateway's `{"message": ...}` bodies (401 Unauthorized, 403 Forbidden); 413's wording is API Gateway's, not Node's "Payload Too Large". */
 function message(status: number): string {
   return status === 413 ? 'Request Entity Too Large' : (STATUS_CODES[status] ?? 'Error');
 }
@@ -155,7 +158,9 @@ export class HttpApiEngine {
     const method = (req.method ?? 'GET').toUpperCase();
     const target = requestPath(req.url);
     let routeKey = '-';
-    const logged = (status: number) => this.options.onRequest?.({ routeKey, method, path: target?.path ?? String(req.url), status, durationMs: Date.now() - started });
+    let authorizerError: string | undefined;
+    const logged = (status: number) =>
+      this.options.onRequest?.({ routeKey, method, path: target?.path ?? String(req.url), status, durationMs: Date.now() - started, ...(authorizerError ? { authorizerError } : {}) });
     const send = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = JSON_HEADERS) => {
       try {
         res.writeHead(status, { ...headers, 'apigw-requestid': requestId });
@@ -187,6 +192,16 @@ export class HttpApiEngine {
     if (this.bucket && !this.bucket.take()) return fail(429);
 
     const event = this.toEvent(req, target.path, target.query, body.body, routeKey, matched.pathParameters, requestId, started, matched.route.authorizer);
+    if (matched.route.jwt) {
+      // Refused before the integration: the function is not invoked.
+      const authorization = await matched.route.jwt.authorizer.authorize(event, matched.route.jwt.scopes);
+      if (!authorization.ok) {
+        authorizerError = authorization.reason;
+        const headers = { ...JSON_HEADERS, ...(authorization.wwwAuthenticate ? { 'www-authenticate': authorization.wwwAuthenticate } : {}) };
+        return send(authorization.status, JSON.stringify({ message: message(authorization.status) }), headers);
+      }
+      (event.requestContext as Record<string, unknown>).authorizer = authorization.context;
+    }
     let result: InvokeResult;
     let response: ReturnType<typeof toHttpResponse>;
     try {

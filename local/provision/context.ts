@@ -19,6 +19,7 @@ import { TablesEngine } from '../engines/tables';
 import { Faults } from '../faults/faults';
 import { LambdaAsyncInvoke } from '../engines/lambda-async-invoke';
 import { LiveLog } from '../live-log';
+import { LocalIssuer } from '../issuer/local-issuer';
 
 export interface Engines {
   tables: TablesEngine;
@@ -64,6 +65,8 @@ export interface Provisioning {
   invoker(nameOrArn: string): Invoker | undefined;
   /** Delivers a payload to a target ARN (SQS queue, Lambda function, state machine), as EventBridge and Scheduler do. */
   deliver(arn: string, payload: string): Promise<void>;
+  /** The local token issuer, opened (its key read or made) on first use: only a stack whose authorizer trusts it needs it. */
+  localIssuer(): Promise<LocalIssuer>;
   /** Registers a step to run at stop (steps run in reverse order of registration). */
   onStop(step: () => Promise<void> | void): void;
 }

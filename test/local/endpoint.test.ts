@@ -8,6 +8,7 @@ import { AddressInfo } from 'node:net';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { AwsEndpoint, EndpointRequestContext } from '../../local/endpoint';
 import { AwsJsonResponse } from '../../local/engines/aws-json';
+import type { AdminAnswer, AdminRequest } from '../../local/issuer/issuer-api';
 import { raw, statusOf } from '../support/raw-http';
 
 type Call = { service: string; name: string; body: Record<string, unknown> };
@@ -37,7 +38,7 @@ const upstream: Server = createServer((req, res) => {
   });
 });
 
-let admin: ((path: string) => { status: number; body: unknown } | undefined) | undefined;
+let admin: ((request: AdminRequest) => AdminAnswer | undefined) | undefined;
 let dynamodbEndpoint = '';
 const endpoint = new AwsEndpoint({
   sqs: service('sqs'),
@@ -46,7 +47,7 @@ const endpoint = new AwsEndpoint({
   get dynamodbEndpoint() {
     return dynamodbEndpoint;
   },
-  admin: (path) => admin?.(path),
+  admin: (request) => admin?.(request),
   onError: (error, context) => errors.push([error, context]),
 });
 let port = 0;
@@ -242,7 +243,7 @@ describe('loopback Host names only (DNS rebinding)', () => {
 
 describe('admin path', () => {
   test('GET /_local/faults answers what admin() gives; other /_local paths and methods are 404 JSON', async () => {
-    admin = (path) => (path === '/_local/faults' ? { status: 200, body: { injected: { 'dynamodb.throttling': 2 } } } : undefined);
+    admin = ({ method, path }) => (method === 'GET' && path === '/_local/faults' ? { status: 200, body: { injected: { 'dynamodb.throttling': 2 } } } : undefined);
     expect(await send({ method: 'GET', path: '/_local/faults?x=1' })).toMatchObject({ status: 200, json: { injected: { 'dynamodb.throttling': 2 } }, headers: { 'content-type': 'application/json' } });
     for (const [method, path] of [
       ['GET', '/_local/nothing'],
@@ -259,6 +260,17 @@ describe('admin path', () => {
     };
     expect(await send({ method: 'GET', path: '/_local/faults' })).toMatchObject({ status: 500, json: { __type: 'InternalFailure' } });
     expect(errors).toEqual([[expect.objectContaining({ message: 'admin bug' }), 'GET /_local/faults']]);
+  });
+
+  test('a POST to a /_local path reaches admin() with its JSON body parsed; a body that is not JSON is 400, one over 64 KiB 413', async () => {
+    const seen: AdminRequest[] = [];
+    admin = (request) => (seen.push(request), { status: 200, body: { ok: true } });
+    expect(await send({ method: 'POST', path: '/_local/issuer/token', body: '{"sub":"c-1"}' })).toMatchObject({ status: 200, json: { ok: true } });
+    expect(seen).toEqual([{ method: 'POST', path: '/_local/issuer/token', body: { sub: 'c-1' } }]);
+    expect(await send({ method: 'POST', path: '/_local/issuer/token', body: '{"sub":' })).toMatchObject({ status: 400, json: { __type: 'SerializationException' } });
+    expect((await send({ method: 'POST', path: '/_local/issuer/token', body: 'x'.repeat(64 * 1024 + 1) })).status).toBe(413);
+    expect(seen).toHaveLength(1);
+    admin = undefined;
   });
 });
 
