@@ -244,9 +244,11 @@ const unknownSku = plain(1, 30).map((s) => `fz-unstocked-${s}`.slice(0, L.skuLen
 // ---------------------------------------------------------------------------------------------------------------
 // Valid bodies, to break
 
-const validLines = fc
-  .uniqueArray(plain(1, 20).map((s) => `fz-${s}`), { minLength: 1, maxLength: 5 })
-  .chain((skus) => fc.tuple(...skus.map((sku) => fc.integer({ min: L.quantity.min, max: L.quantity.max }).map((quantity) => ({ sku, quantity })))));
+const validLines = fc.uniqueArray(fc.record({ sku: plain(1, 20).map((s) => `fz-${s}`), quantity: fc.integer({ min: L.quantity.min, max: L.quantity.max }) }), {
+  minLength: 1,
+  maxLength: 5,
+  selector: (line) => line.sku,
+});
 const validOrder = fc.record({ customerId: plain(1, 20).map((s) => `fz-c-${s}`), items: validLines });
 const validPayment = fc.record({ paymentId: plain(1, 30).map((s) => `pay-${s}`) });
 const validSetStock = fc.record({ available: fc.integer({ min: L.available.min, max: L.available.max }) });
@@ -289,30 +291,43 @@ const badLines: fc.Arbitrary<LinesCase> = fc.oneof(
 const mention = (status: number, detail: string): Expected => ({ status, detail });
 
 /**
- * Requests refused by validation alone (cheap), each kind four times as often as those the tables must answer
- * (unknown ids, wrong status, stale versions, reused keys), so that 10,000 runs stay fast and still reach every kind.
+ * Requests refused by validation alone (cheap), each kind ten times as often as those the tables must answer
+ * (unknown ids, wrong status, stale versions, reused keys: one scenario each, repeated), so that 10,000 runs stay
+ * fast and still reach every kind dozens of times.
  */
 function mix(validation: fc.Arbitrary<BadRequest>[], stateful: fc.Arbitrary<BadRequest>[] = []): fc.Arbitrary<BadRequest> {
-  return fc.oneof(...validation.map((arbitrary) => ({ arbitrary, weight: 4 })), ...stateful.map((arbitrary) => ({ arbitrary, weight: 1 })));
+  return fc.oneof(...validation.map((arbitrary) => ({ arbitrary, weight: 10 })), ...stateful.map((arbitrary) => ({ arbitrary, weight: 1 })));
+}
+
+/**
+ * Stands for a value drawn per request (a fresh Idempotency-Key, the sku aimed at) in a header or path parameter;
+ * `drawn` fills it in. So every arbitrary is built once, not once per request (fc.chain would rebuild them: slow).
+ */
+const DRAWN = '\u0000drawn';
+function drawn(bad: fc.Arbitrary<BadRequest>, value: fc.Arbitrary<string>): fc.Arbitrary<BadRequest> {
+  const fill = <T extends Record<string, string | undefined>>(values: T, v: string): T => Object.fromEntries(Object.entries(values).map(([k, x]) => [k, x === DRAWN ? v : x])) as T;
+  return fc.tuple(bad, value).map(([b, v]) => ({ ...b, headers: fill(b.headers, v), ...(b.pathParameters ? { pathParameters: fill(b.pathParameters, v) } : {}) }));
 }
 
 /** Every route's bad requests: typed by RouteName, so a new route without generators does not compile. */
 export const BAD_REQUESTS: Record<RouteName, (base: Baseline) => fc.Arbitrary<BadRequest>> = {
   placeOrder: (base) => {
     const target = (key: string): Target => ({ routeKey: KEY.placeOrder, headers: { 'idempotency-key': key } });
-    return idempotencyKey.chain((key) =>
+    const fresh = target(DRAWN);
+    return drawn(
       mix(
         [
-          badBody(target(key), validOrder),
-          withField(target(key), validOrder, 'customerId', badText('customerId', L.customerIdLength, true)),
-          withoutField(target(key), validOrder, 'customerId'),
-          withoutField(target(key), validOrder, 'items'),
-          fc.tuple(validOrder, badLines).map(([order, { defect, field, items }]) => request(target(key), defect, invalid(field), jsonText({ ...order, items }))),
-          badIdempotencyKey(target(key), validOrder),
+          badBody(fresh, validOrder),
+          withField(fresh, validOrder, 'customerId', badText('customerId', L.customerIdLength, true)),
+          withoutField(fresh, validOrder, 'customerId'),
+          withoutField(fresh, validOrder, 'items'),
+          fc.tuple(validOrder, badLines).map(([order, { defect, field, items }]) => request(fresh, defect, invalid(field), jsonText({ ...order, items }))),
+          badIdempotencyKey(fresh, validOrder),
         ],
         // The key of an order already placed, with another body: the first order stands.
         [validOrder.map((order) => request(target(base.placedKey), 'Idempotency-Key: reused with another body', mention(422, 'Idempotency-Key'), jsonText(order)))],
       ),
+      idempotencyKey,
     );
   },
 
@@ -385,8 +400,8 @@ export const BAD_REQUESTS: Record<RouteName, (base: Baseline) => fc.Arbitrary<Ba
 
   setStock: (base) => {
     const target = (sku: string, ifMatch?: string): Target => ({ routeKey: KEY.setStock, pathParameters: { sku }, headers: ifMatch === undefined ? {} : { 'if-match': ifMatch } });
-    const sku = fc.oneof(fc.constant(base.stockedSku), unknownSku);
-    return sku.chain((s) =>
+    const s = DRAWN;
+    return drawn(
       mix(
         [
           badBody(target(s), validSetStock),
@@ -405,6 +420,7 @@ export const BAD_REQUESTS: Record<RouteName, (base: Baseline) => fc.Arbitrary<Ba
           fc.tuple(unknownSku, validSetStock).map(([unknown, body]) => request(target(unknown, '"1"'), 'If-Match: for an unstocked sku', mention(404, 'not stocked'), jsonText(body))),
         ],
       ),
+      fc.oneof(fc.constant(base.stockedSku), unknownSku),
     );
   },
 
@@ -415,9 +431,10 @@ export const BAD_REQUESTS: Record<RouteName, (base: Baseline) => fc.Arbitrary<Ba
 
   adjustStock: (base) => {
     const target = (sku: string, key: string | undefined): Target => ({ routeKey: KEY.adjustStock, pathParameters: { sku }, headers: { 'idempotency-key': key } });
-    return idempotencyKey.chain((key) => {
-      const stocked = target(base.stockedSku, key);
-      return mix(
+    const key = DRAWN;
+    const stocked = target(base.stockedSku, key);
+    return drawn(
+      mix(
         [
           badBody(stocked, validAdjustment),
           withField(stocked, validAdjustment, 'delta', fc.oneof(badInteger('delta', L.adjustment), fc.constant({ defect: 'delta: zero', value: 0 }))),
@@ -435,7 +452,8 @@ export const BAD_REQUESTS: Record<RouteName, (base: Baseline) => fc.Arbitrary<Ba
             .filter((delta) => delta !== base.adjustmentDelta)
             .map((delta) => request(target(base.stockedSku, base.adjustmentKey), 'Idempotency-Key: reused with another body', mention(422, 'Idempotency-Key'), jsonText({ delta }))),
         ],
-      );
-    });
+      ),
+      idempotencyKey,
+    );
   },
 };
