@@ -256,8 +256,8 @@ const validAdjustment = fc.record({ delta: fc.integer({ min: 1, max: 1000 }) });
 
 type LinesCase = { defect: string; field: string; items: unknown[] };
 
-/** Order lines broken in one way: the field that names it is `items` or one line's. */
-const badLines: fc.Arbitrary<LinesCase> = fc.oneof(
+/** Order lines broken in one way each (the field that names it is `items` or one line's): one arbitrary per kind. */
+const BAD_LINES: fc.Arbitrary<LinesCase>[] = [
   fc.constant<LinesCase>({ defect: 'items: none', field: 'items', items: [] }),
   fc.integer({ min: L.lines.max + 1, max: 400 }).map((n) => ({ defect: 'items: too many lines', field: 'items', items: Array.from({ length: n }, (_, i) => ({ sku: `fz-line-${i}`, quantity: 1 })) })),
   fc.tuple(validLines, fc.nat()).map(([lines, at]) => {
@@ -283,7 +283,7 @@ const badLines: fc.Arbitrary<LinesCase> = fc.oneof(
     return { defect: 'items: line with an unknown field', field: `items[${i}]`, items: lines.map((line, j) => (j === i ? { ...line, [`x-${key}`]: 1 } : line)) };
   }),
   fc.oneof(plain(0, 5), fc.integer(), fc.constant(null), fc.constant({}), depth.map((d) => nested(d, true))).map((items) => ({ defect: 'items: not an array', field: 'items', items: items as unknown as unknown[] })),
-);
+];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Per route
@@ -321,7 +321,7 @@ export const BAD_REQUESTS: Record<RouteName, (base: Baseline) => fc.Arbitrary<Ba
           withField(fresh, validOrder, 'customerId', badText('customerId', L.customerIdLength, true)),
           withoutField(fresh, validOrder, 'customerId'),
           withoutField(fresh, validOrder, 'items'),
-          fc.tuple(validOrder, badLines).map(([order, { defect, field, items }]) => request(fresh, defect, invalid(field), jsonText({ ...order, items }))),
+          ...BAD_LINES.map((badLines) => fc.tuple(validOrder, badLines).map(([order, { defect, field, items }]) => request(fresh, defect, invalid(field), jsonText({ ...order, items })))),
           badIdempotencyKey(fresh, validOrder),
         ],
         // The key of an order already placed, with another body: the first order stands.
