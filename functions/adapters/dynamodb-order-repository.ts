@@ -3,6 +3,7 @@ import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryC
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError } from '../domain/errors';
+import { orderIdSchema } from '../domain/schemas';
 import { OrderLine, OrderStatus } from '../domain/order';
 import { OPEN_STATUSES, OpenOrder, OpenStatus, OrderPage, OrderRepository, StockEffect, StoredOrder, TransitionRequest, TransitionResult } from '../domain/ports';
 import { INVENTORY_TABLE, ORDERS_TABLE } from './table-schema';
@@ -216,7 +217,9 @@ function decodeCursor(cursor: string, customerId: string): Record<string, unknow
     // A token from another customer's listing would start the page elsewhere: refuse it.
     // Exactly the key a byCustomer page ends on (else DynamoDB refuses it: a 500, not a 400).
     const { partitionKey, sortKey } = indexes.byCustomer;
-    if (key && typeof key === 'object' && key[partitionKey] === customerId && typeof key[PK] === 'string' && typeof key[sortKey] === 'string' && Object.keys(key).length === 3) return key;
+    // Its values too: an empty or oversized key value is a ValidationException (a 500) as well.
+    const isTimestamp = (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString() === value;
+    if (key && typeof key === 'object' && key[partitionKey] === customerId && orderIdSchema.safeParse(key[PK]).success && isTimestamp(key[sortKey]) && Object.keys(key).length === 3) return key;
   } catch {
     /* fall through */
   }

@@ -41,6 +41,7 @@ export function errorResponse(error: unknown, instance: string): Response | unde
   }
   if (error instanceof ContentionError) return problem(503, 'Busy', error.message, { instance }, { 'retry-after': '1' });
   if (error instanceof IdempotencyKeyReusedError) return problem(422, 'Idempotency-Key reused', error.message, { instance });
+  if (error instanceof UnsupportedMediaTypeError) return problem(415, 'Unsupported media type', error.message, { instance });
   return undefined;
 }
 
@@ -58,9 +59,20 @@ export function ifMatchVersion(event: APIGatewayProxyEventV2): number | undefine
   return Number(match[1]);
 }
 
-/** The request body as JSON; an unreadable body is a 400 naming the body. */
+/** A body whose content type says it is not JSON (415): a form or text is refused, not guessed at. */
+export class UnsupportedMediaTypeError extends Error {
+  readonly name = 'UnsupportedMediaTypeError';
+}
+
+const JSON_MEDIA_TYPE = /^\s*application\/json\s*(;|$)/i;
+
+/** The request body as JSON; a missing or unreadable body is a 400 naming the body, one not labelled JSON a 415. */
 export function parseBody(event: APIGatewayProxyEventV2): unknown {
   if (!event.body) throw new ValidationError([{ field: '(body)', message: 'a JSON request body is required' }]);
+  const contentType = header(event, 'content-type');
+  if (!contentType || !JSON_MEDIA_TYPE.test(contentType)) {
+    throw new UnsupportedMediaTypeError(`content-type must be application/json, not ${contentType ? JSON.stringify(contentType) : 'missing'}`);
+  }
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   try {
     return JSON.parse(text);

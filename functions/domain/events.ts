@@ -4,7 +4,8 @@
  * Every event is a fact about one order's status change (functions/domain/status-events.ts says which).
  */
 import { z } from 'zod';
-import { orderLineSchema } from './schemas';
+import { ORDER_LIMITS } from './order';
+import { customerIdSchema, orderIdSchema, orderLineSchema } from './schemas';
 import { MalformedEventError } from './errors';
 
 export const EVENT_SOURCES = {
@@ -15,13 +16,15 @@ export const EVENT_SOURCES = {
 const base = {
   /** The business event id: deterministic, so a re-published event is recognised as the same one. */
   eventId: z.string().min(1),
-  orderId: z.string().min(1),
-  customerId: z.string().min(1),
+  // Within the API's limits, as every order is: an id past DynamoDB's key size, or 10,000 lines, is malformed here
+  // (to the DLQ at no cost), not an AWS error on every retry.
+  orderId: orderIdSchema,
+  customerId: customerIdSchema,
   /** Carried from the request that started the flow, for logs across every step. */
   correlationId: z.string().min(1),
   occurredAt: z.string().min(1),
 };
-const items = z.array(orderLineSchema).min(1);
+const items = z.array(orderLineSchema).min(ORDER_LIMITS.lines.min).max(ORDER_LIMITS.lines.max);
 
 export const EVENT_CATALOGUE = {
   OrderPlaced: { source: EVENT_SOURCES.orders, detail: z.object({ ...base, items }) },

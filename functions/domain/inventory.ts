@@ -55,6 +55,8 @@ export async function reserveOrder(placed: EventDetail<'OrderPlaced'>, deps: Inv
 }
 
 export async function getStock(sku: string, stock: StockRepository): Promise<StockLevel> {
+  const parsed = skuSchema.safeParse(sku, { reportInput: true });
+  if (!parsed.success) throw new ValidationError(toProblems(parsed.error, 'sku'));
   const level = await stock.get(sku);
   if (!level) throw new NotFoundError(`sku ${sku} is not stocked`);
   return level;

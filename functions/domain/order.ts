@@ -9,6 +9,8 @@ export const ORDER_LIMITS = {
   lines: { min: 1, max: 50 },
   quantity: { min: 1, max: 999 },
   skuLength: { min: 1, max: 64 },
+  /** Ours are `ord_` + 26 hex digits; a longer one names no order (and could exceed DynamoDB's key size). */
+  orderIdLength: { min: 1, max: 64 },
   customerIdLength: { min: 1, max: 128 },
   paymentIdLength: { min: 1, max: 255 },
   available: { min: 0, max: 1_000_000_000 },

@@ -1,11 +1,11 @@
 /** The order API's use cases: place, read, list, cancel, confirm payment. Each is one conditional write (or transaction). */
 import { createHash } from 'node:crypto';
 import { Caller, canConfirmPayments, idempotencyScope, mayActFor } from './caller';
-import { ContentionError, ForbiddenError, IdempotencyKeyReusedError, NotFoundError, StateConflictError, ValidationError } from './errors';
+import { ContentionError, ForbiddenError, IdempotencyKeyReusedError, NotFoundError, Problem, StateConflictError, ValidationError } from './errors';
 import { canTransition, ORDER_LIMITS, TRANSITIONS } from './order';
 import { Clock, EventPublisher, OrderPage, OrderRepository, PublishError, StoredOrder, TransitionRequest, TransitionResult } from './ports';
 import { eventForStatus } from './status-events';
-import { idempotencyKeySchema, paymentSchema, placeOrderSchema, toProblems } from './schemas';
+import { customerIdSchema, idempotencyKeySchema, orderIdSchema, paymentSchema, placeOrderSchema, toProblems } from './schemas';
 
 export interface OrderDeps {
   orders: OrderRepository;
@@ -74,7 +74,15 @@ export async function placeOrder(input: PlaceOrderInput, deps: OrderDeps): Promi
   return { order: existing, replayed: true };
 }
 
+/** A path's order id no order can have (too long for one, or unprintable) is a 400, never a lookup DynamoDB refuses. */
+function orderIdProblems(orderId: string): Problem[] {
+  const parsed = orderIdSchema.safeParse(orderId, { reportInput: true });
+  return parsed.success ? [] : toProblems(parsed.error, 'orderId');
+}
+
 export async function getOrder(orderId: string, caller: Caller, deps: Pick<OrderDeps, 'orders'>): Promise<StoredOrder> {
+  const problems = orderIdProblems(orderId);
+  if (problems.length) throw new ValidationError(problems);
   const order = await deps.orders.get(orderId);
   // Someone else's order is reported as absent: its existence is not the caller's business.
   if (!order || !mayActFor(caller, order.customerId)) throw new NotFoundError(`order ${orderId} does not exist`);
@@ -86,11 +94,16 @@ export async function listOrders(
   caller: Caller,
   deps: Pick<OrderDeps, 'orders'>,
 ): Promise<OrderPage> {
-  const problems = [];
+  const problems: Problem[] = [];
   const customerId = query.customerId ?? (caller.kind === 'customer' ? caller.customerId : undefined);
   if (!customerId) problems.push({ field: 'customerId', message: 'customerId query parameter is required' });
+  else {
+    const parsed = customerIdSchema.safeParse(customerId, { reportInput: true });
+    if (!parsed.success) problems.push(...toProblems(parsed.error, 'customerId'));
+  }
   const { default: defaultLimit, max } = ORDER_LIMITS.listPageSize;
-  const limit = query.limit === undefined ? defaultLimit : Number(query.limit);
+  // Decimal digits only: Number() would also read ' 5', '1e1' and '0x10'.
+  const limit = query.limit === undefined ? defaultLimit : /^[0-9]+$/.test(query.limit) ? Number(query.limit) : NaN;
   if (!Number.isInteger(limit) || limit < 1 || limit > max) {
     problems.push({ field: 'limit', message: `limit must be an integer from 1 to ${max}` });
   }
@@ -133,7 +146,8 @@ export async function cancelOrder(orderId: string, caller: Caller, deps: OrderDe
 
 export async function confirmPayment(orderId: string, body: unknown, caller: Caller, deps: OrderDeps): Promise<ChangeResult> {
   const parsed = paymentSchema.safeParse(body, { reportInput: true });
-  if (!parsed.success) throw new ValidationError(toProblems(parsed.error));
+  const problems = [...orderIdProblems(orderId), ...(parsed.success ? [] : toProblems(parsed.error))];
+  if (!parsed.success || problems.length) throw new ValidationError(problems);
   if (!canConfirmPayments(caller)) throw new ForbiddenError('confirming a payment needs the payments or admin scope');
   const { paymentId } = parsed.data;
   let current = await deps.orders.get(orderId);

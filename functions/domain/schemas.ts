@@ -5,11 +5,18 @@ import { Problem } from './errors';
 
 const L = ORDER_LIMITS;
 
+/**
+ * Controls (NUL, ESC, DEL, C1), bidirectional formatting (an id that displays other than it reads) and unpaired
+ * surrogates (JSON's `\ud800`: no UTF-8 encodes them, so two different ids would store and hash as one).
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Bidi_Control}\p{Cs}]/u;
+
 const text = (name: string, { min, max }: { min: number; max: number }) =>
   z
     .string({ error: `${name} must be a string` })
     .min(min, { error: `${name} must be ${min} to ${max} characters` })
-    .max(max, { error: `${name} must be ${min} to ${max} characters` });
+    .max(max, { error: `${name} must be ${min} to ${max} characters` })
+    .refine((value) => !UNPRINTABLE.test(value), { error: `${name} must be printable text: no control or bidirectional formatting characters, no unpaired surrogates` });
 
 const integer = (name: string, { min, max }: { min: number; max: number }) =>
   z
@@ -19,19 +26,32 @@ const integer = (name: string, { min, max }: { min: number; max: number }) =>
     .min(min, { error: `${name} must be an integer from ${min} to ${max}` })
     .max(max, { error: `${name} must be an integer from ${min} to ${max}` });
 
-export const orderLineSchema = z.strictObject({
-  sku: text('sku', L.skuLength),
-  quantity: integer('quantity', L.quantity),
-});
+export const skuSchema = text('sku', L.skuLength);
+export const orderIdSchema = text('orderId', L.orderIdLength);
+export const customerIdSchema = text('customerId', L.customerIdLength);
+
+/** The message when a body (or a line) is not an object at all; unknown fields get their own (toProblems). */
+const OBJECT = (what: string) => ({ error: `${what} must be a JSON object` });
+
+export const orderLineSchema = z.strictObject(
+  {
+    sku: skuSchema,
+    quantity: integer('quantity', L.quantity),
+  },
+  OBJECT('each line of items ({sku, quantity})'),
+);
 
 export const placeOrderSchema = z
-  .strictObject({
-    customerId: text('customerId', L.customerIdLength),
-    items: z
-      .array(orderLineSchema, { error: 'items must be an array of {sku, quantity}' })
-      .min(L.lines.min, { error: `items must hold ${L.lines.min} to ${L.lines.max} lines` })
-      .max(L.lines.max, { error: `items must hold ${L.lines.min} to ${L.lines.max} lines` }),
-  })
+  .strictObject(
+    {
+      customerId: customerIdSchema,
+      items: z
+        .array(orderLineSchema, { error: 'items must be an array of {sku, quantity}' })
+        .min(L.lines.min, { error: `items must hold ${L.lines.min} to ${L.lines.max} lines` })
+        .max(L.lines.max, { error: `items must hold ${L.lines.min} to ${L.lines.max} lines` }),
+    },
+    OBJECT('the request body'),
+  )
   .superRefine(
     (order, ctx) => {
       // Runs even when other fields are wrong (see `when`), so that every wrong field is reported at once:
@@ -51,13 +71,10 @@ export const placeOrderSchema = z
   );
 export type PlaceOrderRequest = z.infer<typeof placeOrderSchema>;
 
-export const paymentSchema = z.strictObject({ paymentId: text('paymentId', L.paymentIdLength) });
-export const setStockSchema = z.strictObject({ available: integer('available', L.available) });
-export const adjustStockSchema = z.strictObject({
-  delta: integer('delta', L.adjustment).refine((n) => n !== 0, { error: 'delta must not be 0' }),
-});
+export const paymentSchema = z.strictObject({ paymentId: text('paymentId', L.paymentIdLength) }, OBJECT('the request body'));
+export const setStockSchema = z.strictObject({ available: integer('available', L.available) }, OBJECT('the request body'));
+export const adjustStockSchema = z.strictObject({ delta: integer('delta', L.adjustment).refine((n) => n !== 0, { error: 'delta must not be 0' }) }, OBJECT('the request body'));
 export const idempotencyKeySchema = text('Idempotency-Key header', L.idempotencyKeyLength);
-export const skuSchema = text('sku', L.skuLength);
 
 /** `items[2].quantity` style pointers, as the problem+json body names them. */
 export function fieldPath(path: readonly PropertyKey[]): string {

@@ -264,7 +264,7 @@ test('cancel gives the stock back', async () => {
   expect(await stock('e2e-cancel')).toMatchObject({ available: 3, reserved: 0 });
 });
 
-test('a poison event reaches the DLQ after maxReceiveCount while the rest of its batch succeeds; a redrive brings it back', async () => {
+test('a poison message, and a malformed event put on the bus, reach the DLQ after maxReceiveCount while the rest succeeds; a redrive brings them back', async () => {
   const { source, dlq } = consumerQueues('inventory');
   await setStock('e2e-batch', 1);
   // A real order: the good message is (a duplicate of) its OrderPlaced, which the consumer handles successfully.
@@ -291,21 +291,37 @@ test('a poison event reaches the DLQ after maxReceiveCount while the rest of its
       ],
     }),
   );
+  // Routed by its source and detail-type to the same queue, where it fails the catalogue (items must be lines).
+  const events = new EventBridgeClient({ endpoint: runtime.endpoints.aws, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  try {
+    const malformed = { eventId: `${orderId}:OrderPlaced`, orderId, customerId: 'c-batch', correlationId: 'batch', occurredAt: new Date().toISOString(), items: 'e2e-batch' };
+    const put = await events.send(
+      new PutEventsCommand({ Entries: [{ EventBusName: output('EventBusName'), Source: EVENT_CATALOGUE.OrderPlaced.source, DetailType: 'OrderPlaced', Detail: JSON.stringify(malformed) }] }),
+    );
+    expect(put.FailedEntryCount).toBe(0);
+  } finally {
+    events.destroy();
+  }
   const poisonId = sent.Successful!.find((e) => e.Id === 'poison')!.MessageId!;
   await eventually(async () => expect(await stock('e2e-batch')).toMatchObject({ available: 0, reserved: 1 }));
   await eventually(async () => expect(logLines.some((l) => l.includes(`<- ${source}: `) && l.includes('partial failed=1'))).toBe(true));
-  await eventually(async () => expect(await visibleMessages(dlq)).toBe(1), 30_000);
-  expect(deadLettered).toEqual([{ type: 'dead-lettered', queue: source, deadLetterQueue: dlq, messageId: poisonId, receiveCount: CONSUMERS.inventory.maxReceiveCount }]);
+  await eventually(async () => expect(await visibleMessages(dlq)).toBe(2), 30_000);
+  const { maxReceiveCount } = CONSUMERS.inventory;
+  expect(deadLettered).toHaveLength(2);
+  expect(deadLettered).toContainEqual({ type: 'dead-lettered', queue: source, deadLetterQueue: dlq, messageId: poisonId, receiveCount: maxReceiveCount });
+  expect(deadLettered.every((e) => e.receiveCount === maxReceiveCount)).toBe(true);
+  // Neither touched the order or its stock.
+  expect(await stock('e2e-batch')).toMatchObject({ available: 0, reserved: 1 });
 
   const dlqArn = `arn:aws:sqs:us-east-1:000000000000:${dlq}`;
   await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }));
   await eventually(async () => {
     const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
-    expect(Results[0]).toMatchObject({ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 1 });
+    expect(Results[0]).toMatchObject({ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 2 });
   });
-  // Back in its source queue (it would dead-letter again after maxReceiveCount receives: still poison).
+  // Back in their source queue (they would dead-letter again after maxReceiveCount receives: still poison).
   expect(await visibleMessages(dlq)).toBe(0);
-  expect(deadLettered).toHaveLength(1);
+  expect(deadLettered).toHaveLength(2);
 });
 
 test('a duplicate delivery gives one reservation and one notification', async () => {

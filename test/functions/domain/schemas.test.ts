@@ -1,7 +1,7 @@
 import { canConfirmPayments, idempotencyScope, isAdmin, mayActFor } from '../../../functions/domain/caller';
 import { ORDER_LIMITS, TRANSITIONS, canTransition, orderView } from '../../../functions/domain/order';
 import { orderIdFor } from '../../../functions/domain/orders';
-import { fieldPath, idempotencyKeySchema, paymentSchema, placeOrderSchema, setStockSchema, toProblems } from '../../../functions/domain/schemas';
+import { customerIdSchema, fieldPath, idempotencyKeySchema, paymentSchema, placeOrderSchema, setStockSchema, skuSchema, toProblems } from '../../../functions/domain/schemas';
 import { customer, service, storedOrder } from './fixtures';
 
 describe('schemas', () => {
@@ -9,6 +9,14 @@ describe('schemas', () => {
     const a = placeOrderSchema.parse({ items: [{ quantity: 2, sku: 'x' }], customerId: 'c' });
     const b = placeOrderSchema.parse({ customerId: 'c', items: [{ sku: 'x', quantity: 2 }] });
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+
+  test('ids are printable text: right-to-left scripts and emoji pass; controls, bidi overrides and unpaired surrogates do not', () => {
+    for (const id of ['\u05e9\u05dc\u05d5\u05dd-42', '\u0645\u0631\u062d\u0628\u0627', 'caf\u00e9', 'sku-\ud83c\udf4e', 'a b']) expect(customerIdSchema.safeParse(id).success).toBe(true);
+    for (const id of ['a\u0000', 'a\u001b[31m', 'a\u007f', 'a\u0085', 'a\u202egnp.exe', 'a\u2066b', 'a\u200f', 'a\ud800', '\udc00a']) {
+      const parsed = skuSchema.safeParse(id, { reportInput: true });
+      expect(parsed.success || toProblems(parsed.error, 'sku')).toEqual([{ field: 'sku', message: 'sku must be printable text: no control or bidirectional formatting characters, no unpaired surrogates' }]);
+    }
   });
 
   test('fieldPath writes JSON-pointer-like paths', () => {

@@ -1,5 +1,5 @@
 import { IAM_SERVICE, httpEvent, jwtCustomer } from './fixtures';
-import { callerOf, correlationIdOf, errorResponse, etagOf, header, ifMatchVersion, parseBody } from '../../../functions/api/http';
+import { callerOf, correlationIdOf, errorResponse, etagOf, header, ifMatchVersion, parseBody, UnsupportedMediaTypeError } from '../../../functions/api/http';
 import {
   ContentionError,
   ForbiddenError,
@@ -65,6 +65,20 @@ describe('request helpers', () => {
     expect(refusal('{oops')).toBeInstanceOf(ValidationError);
     expect((refusal('{oops') as ValidationError).problems).toEqual([{ field: '(body)', message: 'the request body is not valid JSON' }]);
     expect((refusal() as ValidationError).problems[0].field).toBe('(body)');
+  });
+
+  test('parseBody takes application/json with any parameters and case; another content type, or none, is a 415', () => {
+    const withType = (type: string | undefined) => {
+      const event = httpEvent({ routeKey: 'POST /orders', body: { a: 1 } });
+      delete event.headers['content-type'];
+      if (type !== undefined) event.headers['Content-Type'] = type;
+      return event;
+    };
+    for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON', ' application/json ;charset=UTF-8']) expect(parseBody(withType(type))).toEqual({ a: 1 });
+    for (const type of [undefined, '', 'text/plain', 'application/x-www-form-urlencoded', 'application/jsonl', 'application/json-patch+json', 'text/json']) {
+      expect(() => parseBody(withType(type))).toThrow(UnsupportedMediaTypeError);
+    }
+    expect(errorResponse(new UnsupportedMediaTypeError('content-type must be application/json, not "text/plain"'), '/orders')).toMatchObject({ statusCode: 415, headers: { 'content-type': 'application/problem+json' } });
   });
 
   test('etagOf quotes a version as a strong ETag', () => {
