@@ -22,8 +22,12 @@ export interface Actor {
 
 interface ActorState extends Actor {
   calls: number;
-  waiting: (() => void)[];
+  /** Calls at the gate: each is let through, or dies with the actor. */
+  waiting: { go: () => void; die: (crash: Crash) => void }[];
+  crashed: boolean;
   inFlight: number;
+  /** Wakes whoever waits for the actor to come to rest (a call queued or finished, the actor ended). */
+  changed: () => void;
   settled: boolean;
   error?: unknown;
   result?: unknown;
@@ -45,22 +49,30 @@ export class Scheduler {
       waiting: [],
       inFlight: 0,
       settled: false,
+      crashed: false,
+      changed: () => undefined,
       gate: async <T>(call: () => Promise<T>): Promise<T> => {
-        if (options.crashAfter !== undefined && state.calls >= options.crashAfter) throw new Crash(`${name} crashed after ${state.calls} AWS calls`);
-        if (!options.free) await new Promise<void>((go) => state.waiting.push(go));
+        if (state.crashed || (options.crashAfter !== undefined && state.calls >= options.crashAfter)) throw new Crash(`${name} crashed after ${state.calls} AWS calls`);
+        if (!options.free) {
+          await new Promise<void>((go, die) => {
+            state.waiting.push({ go, die });
+            state.changed();
+          });
+        }
         state.calls++;
         state.inFlight++;
         try {
           return await call();
         } finally {
           state.inFlight--;
+          state.changed();
         }
       },
     };
     this.actors.set(name, state);
     body(state).then(
-      (result) => Object.assign(state, { settled: true, result }),
-      (error) => Object.assign(state, { settled: true, error }),
+      (result) => Object.assign(state, { settled: true, result }).changed(),
+      (error) => Object.assign(state, { settled: true, error }).changed(),
     );
     await this.quiet(state);
   }
@@ -69,11 +81,29 @@ export class Scheduler {
   async advance(name: string, calls = Infinity): Promise<void> {
     const state = this.state(name);
     for (let i = 0; i < calls && !state.settled; i++) {
-      const go = state.waiting.shift();
-      if (!go) throw new Error(`actor ${name} is neither waiting nor finished`);
-      go();
+      const call = state.waiting.shift();
+      if (!call) throw new Error(`actor ${name} is neither waiting nor finished`);
+      call.go();
       await this.quiet(state);
     }
+  }
+
+  /**
+   * The actor dies now, before the call it waits to make (every call it waits on at once dies with it, as a
+   * Promise.all's do when the sandbox goes); waits until it has ended.
+   */
+  async crash(name: string): Promise<void> {
+    const state = this.state(name);
+    if (!state.waiting.length) throw new Error(`actor ${name} is not waiting at a call`);
+    state.crashed = true;
+    for (const call of state.waiting.splice(0)) call.die(new Crash(`${name} crashed after ${state.calls} AWS calls`));
+    await this.quiet(state);
+  }
+
+  /** True while the actor waits to make an AWS call (the schedule may let it go, or crash it). */
+  waiting(name: string): boolean {
+    const state = this.state(name);
+    return !state.settled && state.waiting.length > 0;
   }
 
   /** Runs the actor to its end; returns what it returned, or throws what it threw. */
@@ -127,10 +157,12 @@ export class Scheduler {
 
   /** Until the actor has no call in flight and is waiting at a gate or has ended. */
   private async quiet(state: ActorState): Promise<void> {
-    for (;;) {
-      await tick();
-      if (state.inFlight === 0 && (state.settled || state.waiting.length > 0)) return;
+    // Woken by the actor's own changes rather than polled: a poll would spin a core the engine needs.
+    while (!(state.inFlight === 0 && (state.settled || state.waiting.length > 0))) {
+      await new Promise<void>((wake) => (state.changed = wake));
     }
+    // Calls made in the same turn (a Promise.all) queue before the actor counts as at rest.
+    await tick();
   }
 }
 

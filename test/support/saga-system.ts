@@ -21,11 +21,11 @@ import { adjustStock, getStock, handleInventoryEvent, setStock } from '../../fun
 import { PreconditionError } from '../../functions/domain/errors';
 import { CONSUMERS, ConsumerName } from '../../lib/config';
 import { CostMeter } from './cost-meter';
-import { OrderLine, OrderStatus } from '../../functions/domain/order';
+import { canTransition, OrderLine, OrderStatus } from '../../functions/domain/order';
 import { cancelOrder, confirmPayment, placeOrder } from '../../functions/domain/orders';
 import { EventPublisher, StoredOrder } from '../../functions/domain/ports';
 import { ChangeRecord, relayChanges } from '../../functions/domain/relay';
-import { eventForStatus, eventsForChange, EVENT_FOR_STATUS } from '../../functions/domain/status-events';
+import { eventForStatus, eventsForChange, EVENT_FOR_STATUS, owesEvent } from '../../functions/domain/status-events';
 import { expireReservation, findWork, republishOrFlag, SweepSettings } from '../../functions/domain/sweep';
 import { changeRecord } from '../../functions/event-relay/handler';
 import { LocalTables } from './local-tables';
@@ -38,8 +38,13 @@ const caller: Caller = { kind: 'service', principal: 'saga-test' };
 
 /** Who consumes what: the subscriptions the stack's rules are built from. */
 const SUBSCRIPTIONS = Object.entries(CONSUMERS).map(([name, settings]) => ({ name: name as ConsumerName, accepts: settings.consumes as readonly EventType[] }));
+const NOTIFYING: readonly EventType[] = CONSUMERS.notification.consumes;
 
-let era = 2025;
+/** Systems made so far in this process: each lives in its own week, earlier than the last (see the constructor). */
+let systems = 0;
+const ERA_START = Date.parse('2025-06-01T00:00:00.000Z');
+/** Longer than any system's clock moves (a payment window and ten sweep rounds are hours). */
+const ERA_LENGTH_MS = 7 * 24 * 3600 * 1000;
 let seq = 0;
 
 /**
@@ -89,7 +94,7 @@ class StreamTap {
     const keys = record.dynamodb?.Keys as Record<string, { S?: string }> | undefined;
     const orderId = keys?.orderId?.S;
     const owner = orderId ? this.owners.get(orderId) : undefined;
-    owner?.streamed.push(changeRecord(record as unknown as DynamoDBRecord));
+    owner?.observe(changeRecord(record as unknown as DynamoDBRecord));
   }
 }
 
@@ -118,17 +123,20 @@ export class SagaSystem {
   private readonly placed = new Map<string, StoredOrder>();
   private readonly stockBook = new Map<string, { initial: number; adjustments: number }>();
   private readonly adjustmentKeys = new Set<string>();
-  /** What the API told a client an order now is: a confirmed payment or an accepted cancel is never undone. */
-  private readonly answered = new Map<string, OrderStatus>();
+  /** What the API told clients an order now is: a confirmed payment or an accepted cancel is never undone, never both. */
+  private readonly answered = new Map<string, OrderStatus[]>();
+  /** The statuses each order entered, in stream order: its history as the table recorded it. */
+  private readonly history = new Map<string, OrderStatus[]>();
   private readonly tap: StreamTap;
 
   constructor(
     private readonly tables: LocalTables,
     private readonly options: SystemOptions = {},
   ) {
-    // Each system lives in its own year, earlier than the last: the sweep's "older than" queries never see the
-    // orders of systems made before it in the same tables.
-    this.clock = new ManualClock(new Date(`${era--}-06-01T00:00:00.000Z`));
+    // Each system lives in its own week, earlier than the last: the sweep's "older than" queries never see the
+    // orders of systems made before it in the same tables. Weeks back to year 0 keep ISO timestamps four-digit
+    // (so they sort as strings) for a hundred thousand systems.
+    this.clock = new ManualClock(new Date(ERA_START - systems++ * ERA_LENGTH_MS));
     let tap = taps.get(tables);
     if (!tap) taps.set(tables, (tap = new StreamTap(tables)));
     this.tap = tap;
@@ -198,7 +206,7 @@ export class SagaSystem {
     return async (actor: Actor) => {
       this.apiRequest();
       const result = await cancelOrder(orderId, caller, this.orderDeps(actor, 'api'));
-      this.answered.set(orderId, 'CANCELLED');
+      this.answer(orderId, 'CANCELLED');
       return result;
     };
   }
@@ -207,7 +215,7 @@ export class SagaSystem {
     return async (actor: Actor) => {
       this.apiRequest();
       const result = await confirmPayment(orderId, { paymentId }, caller, this.orderDeps(actor, 'api'));
-      this.answered.set(orderId, 'PAID');
+      this.answer(orderId, 'PAID');
       return result;
     };
   }
@@ -325,12 +333,13 @@ export class SagaSystem {
   async settle(scheduler: Scheduler, order: 'fifo' | 'lifo' = 'fifo'): Promise<void> {
     const free = (body: (actor: Actor) => Promise<unknown>) => scheduler.runFree(body);
     for (let round = 0; round < 10; round++) {
-      const before = this.published.length;
       await free(this.deliver(order));
+      // Everything delivered has been acted on (delivery runs until nothing is left): what the sweep finds is new.
+      const delivered = this.published.length;
       this.clock.advance((SWEEP.stalePendingAfterSeconds + 1) * 1000);
       const repaired = (await free(this.sweep())) as number;
       await free(this.deliver(order));
-      if (repaired === 0 && this.published.length === before) return;
+      if (repaired === 0 && this.published.length === delivered) return;
     }
   }
 
@@ -338,13 +347,27 @@ export class SagaSystem {
     return (await this.orders().get(orderId))?.status;
   }
 
+  /** A stream record of one of this system's orders: queued for the relay, and its status change kept as history. */
+  observe(change: ChangeRecord): void {
+    this.streamed.push(change);
+    const { before, after } = change;
+    if (after && before?.status !== after.status) {
+      const entered = this.history.get(after.orderId) ?? [];
+      entered.push(after.status);
+      this.history.set(after.orderId, entered);
+    }
+  }
+
   /**
    * The promises, checked from outside: stock conserved per SKU (available + units of RESERVED orders + units of
    * PAID orders = initial + adjustments), never negative, `reserved` and `sold` equal to what RESERVED and PAID
-   * orders hold, no order left PENDING, no answered payment or cancel undone, every event an order's status owes
-   * published at least once, nothing dead-lettered.
+   * orders hold; every order settled (NEEDS_ATTENTION only once its re-publishes are spent), its history on the
+   * stream made of allowed moves only (so no order reserved twice, no payment or cancel undone); no answered payment
+   * or cancel undone, never both; the events published for an order exactly those its history owes, and one
+   * notification for each that notifies; nothing dead-lettered.
    */
   async violations(): Promise<string[]> {
+    await this.tap.pull();
     const found: string[] = [...this.deadLettered.map((d) => `dead-lettered: ${d}`)];
     const orders = (await Promise.all([...this.placed.keys()].map((id) => this.orders().get(id)))) as StoredOrder[];
     const held = (status: OrderStatus, sku: string) =>
@@ -361,21 +384,35 @@ export class SagaSystem {
       if (level.reserved !== reserved) found.push(`${sku}: reserved ${level.reserved} != ${reserved} held by RESERVED orders`);
       if (level.sold !== sold) found.push(`${sku}: sold ${level.sold} != ${sold} bought by PAID orders`);
     }
-    const owed: Partial<Record<OrderStatus, EventType[]>> = {
-      RESERVED: [EVENT_FOR_STATUS.PENDING, EVENT_FOR_STATUS.RESERVED],
-      PAID: [EVENT_FOR_STATUS.PENDING, EVENT_FOR_STATUS.RESERVED, EVENT_FOR_STATUS.PAID],
-      CANCELLED: [EVENT_FOR_STATUS.PENDING, EVENT_FOR_STATUS.CANCELLED],
-      REJECTED: [EVENT_FOR_STATUS.PENDING, EVENT_FOR_STATUS.REJECTED],
-    };
     for (const order of orders) {
-      if (order.status === 'PENDING') found.push(`${order.orderId}: still PENDING after everything settled`);
-      const promised = this.answered.get(order.orderId);
-      if (promised && order.status !== promised) found.push(`${order.orderId}: the API answered ${promised}, the order is ${order.status}`);
-      for (const type of owed[order.status] ?? []) {
-        if (!this.published.some((e) => e.type === type && e.detail.orderId === order.orderId)) found.push(`${order.orderId}: ${order.status} but ${type} was never published`);
+      const id = order.orderId;
+      if (order.status === 'PENDING') found.push(`${id}: still PENDING after everything settled`);
+      if (order.status === 'NEEDS_ATTENTION' && (order.republishCount ?? 0) < SWEEP.maxRepublishAttempts) {
+        found.push(`${id}: NEEDS_ATTENTION after ${order.republishCount ?? 0} of ${SWEEP.maxRepublishAttempts} re-publishes`);
       }
+      const told = [...new Set(this.answered.get(id) ?? [])];
+      if (told.length > 1) found.push(`${id}: the API answered both ${told.join(' and ')}`);
+      else if (told.length && order.status !== told[0]) found.push(`${id}: the API answered ${told[0]}, the order is ${order.status}`);
+      const entered = this.history.get(id) ?? [];
+      const path = entered.join(' -> ');
+      entered.forEach((status, i) => {
+        const from = entered[i - 1];
+        if (from === undefined ? status !== 'PENDING' : !canTransition(from, status)) found.push(`${id}: ${from ?? 'created'} -> ${status} is not an allowed move (${path})`);
+      });
+      if (entered.at(-1) !== order.status) found.push(`${id}: is ${order.status} but its stream history ends ${path || 'nowhere'}`);
+      const owed = new Set<EventType>(entered.filter(owesEvent).map((status) => EVENT_FOR_STATUS[status]));
+      const published = new Set(this.published.filter((e) => e.detail.orderId === id).map((e) => e.type));
+      for (const type of owed) if (!published.has(type)) found.push(`${id}: ${path} but ${type} was never published`);
+      for (const type of published) if (!owed.has(type)) found.push(`${id}: ${type} was published, but its history is ${path}`);
+      const notifies = [...owed].filter((type) => NOTIFYING.includes(type)).sort();
+      const sent = (await this.notifications(id)).sort();
+      if (sent.join() !== notifies.join()) found.push(`${id}: notified ${JSON.stringify(sent)}, its history owes ${JSON.stringify(notifies)}`);
     }
     return found;
+  }
+
+  private answer(orderId: string, status: OrderStatus): void {
+    this.answered.set(orderId, [...(this.answered.get(orderId) ?? []), status]);
   }
 
   // ---- wiring ----
