@@ -32,13 +32,15 @@ import { PlannedOrder, Workload, drawWorkload } from './workload';
  * The app as the chaos run (and every end-to-end suite) synthesizes it. A 20 s payment window (real time: deadlines
  * are written by the functions) outlasts a scenario but expires within a run; the sweep runs every 2 minutes, 4 s at
  * time scale 30 (each run is a state machine execution and three to four invocations: every 2 s was a tenth of a
- * suite's CPU); an order left PENDING for 10 s (its OrderPlaced lost downstream) is re-published by the next sweep.
+ * suite's CPU); an order left PENDING for 60 s (its OrderPlaced lost downstream) is re-published by the next sweep (sooner re-publishes a backlog: a retry storm).
  */
-export const CHAOS_CONTEXT = { paymentWindowSeconds: '20', sweepIntervalMinutes: '2', stalePendingAfterSeconds: '10' } as const;
+export const CHAOS_CONTEXT = { paymentWindowSeconds: '20', sweepIntervalMinutes: '2', stalePendingAfterSeconds: '60' } as const;
 /** The runtime's time scale: what makes the 2-minute sweep interval 4 s. */
 export const TIME_SCALE = 30;
-/** How often an operator redrives one DLQ before leaving what is in it for a person to read. */
-const MAX_REDRIVES = 5;
+/** How often an operator redrives one DLQ (once its source queue has drained) before leaving it for a person to read. */
+const MAX_REDRIVES = 20;
+/** Pollers per SQS event source: AWS starts with five. */
+const SQS_POLLERS = 5;
 /** The errors an injected DynamoDB or Lambda fault surfaces as in the API function's log. */
 const INJECTED_ERROR_NAMES = ['ProvisionedThroughputExceededException', 'ThrottlingException', 'InternalServerError', 'InjectedFaultError'];
 
@@ -101,7 +103,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const functionLogs = path.join(work, 'functions.log');
     const start = () =>
       startRuntimeProcess({
-        args: ['--assembly', assembly, '--data-dir', path.join(work, 'data'), '--port', '0', '--aws-port', '0', '--time-scale', String(TIME_SCALE), '--outputs-file', outputsFile, '--function-logs', functionLogs, '--faults', faultPlan],
+        args: ['--assembly', assembly, '--data-dir', path.join(work, 'data'), '--port', '0', '--aws-port', '0', '--time-scale', String(TIME_SCALE), '--outputs-file', outputsFile, '--function-logs', functionLogs, '--faults', faultPlan, '--sqs-pollers', String(SQS_POLLERS)],
         readyTimeoutMs: 120_000,
       });
 
@@ -357,8 +359,14 @@ async function settle(r: RuntimeProcess, options: ChaosOptions, say: (line: stri
     for (const q of all.filter((x) => x.deadLetter)) {
       const n = depths.find((d) => d.name === q.name)!.messages;
       if (!n || (redrives.get(q.name) ?? 0) >= MAX_REDRIVES) continue;
+      // After the incident, not during it: a redrive into a queue still working off its backlog only lengthens it.
+      const source = all.find((x) => x.arn === q.redrivesTo);
+      if (source && depths.find((d) => d.name === source.name)!.messages > 0) continue;
       redrives.set(q.name, (redrives.get(q.name) ?? 0) + 1);
-      redriven += await redrive(sqs, q, all);
+      redriven += await redrive(sqs, q, all).catch((error: Error) => {
+        say(`  redrive of ${q.name} failed: ${error.name}: ${error.message}`);
+        return 0;
+      });
     }
     const digest = JSON.stringify([depths, open]);
     const sourcesEmpty = depths.every((d) => d.deadLetter || d.messages === 0);
@@ -385,7 +393,7 @@ async function openOrders(ddb: DynamoDBDocumentClient, table: string): Promise<R
 async function redrive(sqs: SQSClient, q: QueueInfo, all: QueueInfo[]): Promise<number> {
   if (q.redrivesTo) {
     const { ApproximateNumberOfMessages } = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes ?? {};
-    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: q.arn })).catch(() => undefined);
+    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: q.arn }));
     return Number(ApproximateNumberOfMessages ?? 0);
   }
   // A rule target's DLQ holds the events it could not deliver, each naming its target: deliver them there.
@@ -420,7 +428,8 @@ async function listDeadLetters(r: RuntimeProcess, depths: QueueDepth[]): Promise
           : source
             ? `received ${m.Attributes?.ApproximateReceiveCount ?? '?'} times from ${source} without success`
             : (safeJson(m.Body)?.requestContext as { condition?: string } | undefined)?.condition ?? 'unknown';
-        letters.push({ queue: q.name, messageId: m.MessageId ?? '', summary: (m.Body ?? '').slice(0, 200), reason });
+        // A receive may hand out a message twice (sqs.duplicate faults answer these reads too): list it once.
+        if (!letters.some((l) => l.messageId === m.MessageId)) letters.push({ queue: q.name, messageId: m.MessageId ?? '', summary: (m.Body ?? '').slice(0, 200), reason });
       }
     }
   }
@@ -453,7 +462,7 @@ function notificationsTableName(assembly: string): string {
   const stack = readCloudAssembly(assembly)[0];
   const [id] = Object.entries(stack.template.Resources).find(([, r]) => {
     const keys = (r.Properties?.KeySchema ?? []) as { AttributeName: string; KeyType: string }[];
-    return r.Type === 'AWS::DynamoDB::Table' && keys.some((k) => k.AttributeName === NOTIFICATIONS_TABLE.partitionKey && k.KeyType === 'HASH') && keys.some((k) => k.AttributeName === NOTIFICATIONS_TABLE.sortKey);
+    return r.Type.startsWith('AWS::DynamoDB::') && keys.some((k) => k.AttributeName === NOTIFICATIONS_TABLE.partitionKey && k.KeyType === 'HASH') && keys.some((k) => k.AttributeName === NOTIFICATIONS_TABLE.sortKey);
   })!;
   return localName(stack.template, id);
 }
@@ -476,6 +485,9 @@ interface LogLine {
   message?: string;
   routeKey?: string;
   error?: { name?: string };
+  function_request_id?: string;
+  type?: string;
+  record?: { requestId?: string; status?: string };
 }
 
 function readLogLines(file: string): LogLine[] {
@@ -496,24 +508,35 @@ function apiFunctionName(file: string): string | undefined {
 }
 
 /**
- * Which injected fault explains each 5xx: the API function logged the failure with an injected error's name
- * (a DynamoDB fault its retries did not outlast), or it logged nothing for the request because an injected Lambda
- * fault ended the invocation (at most as many such 5xx as Lambda faults were injected into the API function).
+ * Which injected fault explains each 5xx. The API handler never throws (it answers every error itself), so a 5xx
+ * is an injected fault's when: the handler logged the failure with an injected error's name (a DynamoDB fault its
+ * retries did not outlast); or the runtime reported the invocation that handled it as failed or timed out (an
+ * injected Lambda fault ended it, even after the handler logged its answer); or the handler logged nothing for it,
+ * at most as many times as Lambda faults were injected into the API function (a fault before the handler ran).
  */
 function explainServerErrors(client: ChaosClient, functionLogs: string, apiLambdaFaults: number): ServerError[] {
+  const lines = readLogLines(functionLogs);
   const byCorrelation = new Map<string, LogLine[]>();
-  for (const line of readLogLines(functionLogs)) if (line.correlationId) byCorrelation.set(line.correlationId, [...(byCorrelation.get(line.correlationId) ?? []), line]);
+  const endedBadly = new Map<string, string>();
+  // The API function's own lines only: the order's consumers log the same correlation id.
+  const api = lines.find((l) => l.routeKey !== undefined)?.fn;
+  for (const line of lines) {
+    if (line.correlationId && line.fn === api) byCorrelation.set(line.correlationId, [...(byCorrelation.get(line.correlationId) ?? []), line]);
+    if (line.type === 'platform.report' && line.record?.requestId && line.record.status !== 'success') endedBadly.set(line.record.requestId, line.record.status ?? 'error');
+  }
   let lambdaBudget = apiLambdaFaults;
   return client.seen
     .filter((s) => s.status >= 500)
     .map((s) => {
-      const lines = byCorrelation.get(s.correlationId) ?? [];
-      const failed = lines.find((l) => l.message === 'request failed');
+      const handled = byCorrelation.get(s.correlationId) ?? [];
+      const failed = handled.find((l) => l.message === 'request failed');
+      const died = handled.map((l) => (l.function_request_id ? endedBadly.get(l.function_request_id) : undefined)).find(Boolean);
       let cause: string | undefined;
       if (failed?.error?.name && INJECTED_ERROR_NAMES.includes(failed.error.name)) cause = `injected DynamoDB fault (${failed.error.name})`;
-      else if (!failed && !lines.some((l) => l.message === 'request refused') && lambdaBudget > 0) {
+      else if (died) cause = `injected Lambda fault (the invocation ended: ${died})`;
+      else if (!handled.length && lambdaBudget > 0) {
         lambdaBudget--;
-        cause = 'injected Lambda fault (the function gave no answer)';
+        cause = 'injected Lambda fault (before the handler ran)';
       }
       return { route: s.route, status: s.status, correlationId: s.correlationId, ...(cause ? { cause } : {}) };
     });
