@@ -41,6 +41,8 @@ export interface Order {
   paymentId?: string;
   rejection?: { reason: RejectionReason; sku: string };
   cancellation?: { reason: CancellationReason };
+  /** Set when NEEDS_ATTENTION: why the sweep gave up on the order, for the operator who picks it up. */
+  attention?: { reason: string };
   /** Times the sweep re-published OrderPlaced for this order. */
   republishCount?: number;
 }
@@ -69,5 +71,6 @@ export function orderView(order: Order): Order {
   if (order.paymentId) view.paymentId = order.paymentId;
   if (order.rejection) view.rejection = order.rejection;
   if (order.cancellation) view.cancellation = order.cancellation;
+  if (order.attention) view.attention = order.attention;
   return view;
 }

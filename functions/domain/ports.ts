@@ -28,7 +28,7 @@ export interface TransitionRequest {
   to: OrderStatus;
   at: Date;
   /** Attributes written with the status, in the same conditional write. */
-  set?: Partial<Pick<StoredOrder, 'paymentDeadline' | 'paymentId' | 'rejection' | 'cancellation'>>;
+  set?: Partial<Pick<StoredOrder, 'paymentDeadline' | 'paymentId' | 'rejection' | 'cancellation' | 'attention'>>;
   /** Only if the payment deadline has passed by then (the sweep's cancellation). */
   deadlinePassedAt?: Date;
   /** Stock moved atomically with the status change. */

@@ -64,7 +64,8 @@ export async function republishOrFlag(orderId: string, maxAttempts: number, deps
     await deps.orders.countRepublish(orderId, maxAttempts, now);
     return result('republished');
   }
-  const flagged = await deps.orders.transition({ orderId, from: TRANSITIONS.NEEDS_ATTENTION, to: 'NEEDS_ATTENTION', at: now });
+  const reason = `no outcome after OrderPlaced was re-published ${order.republishCount ?? 0} times: check the inventory DLQ and the event relay's`;
+  const flagged = await deps.orders.transition({ orderId, from: TRANSITIONS.NEEDS_ATTENTION, to: 'NEEDS_ATTENTION', at: now, set: { attention: { reason } } });
   return result(flagged.ok ? 'needs-attention' : 'settled-meanwhile');
 }
 

@@ -13,6 +13,14 @@ import { MalformedEventError } from '../domain/errors';
 import { EventType, PipelineEvent, parseEnvelope } from '../domain/events';
 import { logger, metrics, METRIC } from './observability';
 
+/**
+ * A record is not started with less than this left of the invocation: it goes back to its queue untouched. A
+ * timeout would return every record of the batch, those done included, and count a receive against each; under
+ * throttling (SDK retries back off for seconds) a batch of ten can outlast the function's timeout. Or a third of what
+ * the invocation started with, if that is less.
+ */
+export const RECORD_START_RESERVE_MS = 3000;
+
 export interface ConsumerDefinition {
   accepts: readonly EventType[];
   handle(event: PipelineEvent, context: Context): Promise<{ action: string }>;
@@ -22,7 +30,19 @@ export function makeConsumerHandler(definition: ConsumerDefinition) {
   // Sequential: a record's log keys stay its own, and two records for one order never race.
   const processor = new BatchProcessor(BatchEventType.SQS);
 
+  // Per invocation: the time it started with (so a short timeout still leaves room to work) and whether the
+  // deferral was logged.
+  let invocation: { id: string; reserveMs: number; deferred: boolean } | undefined;
   const processRecord = async (record: SQSRecord, context: Context) => {
+    if (invocation?.id !== context.awsRequestId) {
+      invocation = { id: context.awsRequestId, reserveMs: Math.min(RECORD_START_RESERVE_MS, context.getRemainingTimeInMillis() / 3), deferred: false };
+    }
+    if (context.getRemainingTimeInMillis() < invocation.reserveMs) {
+      // Logged once per invocation: the batch item failures name every record sent back.
+      if (!invocation.deferred) logger.warn('too little time left to start more records: the rest return to the queue', { remainingMs: context.getRemainingTimeInMillis() });
+      invocation.deferred = true;
+      throw new Error(`not started: less than ${invocation.reserveMs} ms of the invocation left`);
+    }
     let event: PipelineEvent;
     try {
       event = parseEnvelope(record.body, definition.accepts);

@@ -64,7 +64,7 @@ export function drawWorkload(options: WorkloadOptions): Workload {
   const loadMs = Math.ceil((options.orders / options.ordersPerSecond) * 1000);
   const customers = Math.max(2, Math.ceil(options.orders / 8));
 
-  // Limited stock: about two thirds of the units ordered (restocks add a little more), so SKUs run out and orders
+  // Limited stock: about two fifths of the units ordered (restocks add a little more), so SKUs run out and orders
   // are rejected while others are cancelled and give units back.
   const skuNames = Array.from({ length: SKU_COUNT }, (_, i) => `chaos-${options.seed}-sku-${i}`);
   const orders: PlannedOrder[] = [];
@@ -90,7 +90,7 @@ export function drawWorkload(options: WorkloadOptions): Workload {
   }
   const demand = new Map<string, number>();
   for (const o of orders) for (const line of o.items) demand.set(line.sku, (demand.get(line.sku) ?? 0) + line.quantity);
-  const skus = skuNames.map((sku) => ({ sku, initial: Math.floor(((demand.get(sku) ?? 0) * 2) / 3) }));
+  const skus = skuNames.map((sku) => ({ sku, initial: Math.floor(((demand.get(sku) ?? 0) * 2) / 5) }));
 
   const restocks: PlannedRestock[] = Array.from({ length: Math.max(1, Math.floor(options.orders / 50)) }, (_, i) => ({
     key: `chaos-${options.seed}-restock-${i}`,

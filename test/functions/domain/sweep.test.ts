@@ -38,7 +38,7 @@ describe('republishOrFlag', () => {
     expect(outcomes).toEqual(['republished', 'republished', 'needs-attention', 'settled-meanwhile']);
     expect(w.events.types()).toEqual(['OrderPlaced', 'OrderPlaced']);
     expect(w.events.published.every((e) => e.detail.eventId === `${order.orderId}:OrderPlaced`)).toBe(true);
-    expect(await w.orders.get(order.orderId)).toMatchObject({ status: 'NEEDS_ATTENTION', republishCount: 2 });
+    expect(await w.orders.get(order.orderId)).toMatchObject({ status: 'NEEDS_ATTENTION', republishCount: 2, attention: { reason: expect.stringContaining('re-published 2 times') } });
   });
 
   test('an order that got its outcome meanwhile is left alone', async () => {

@@ -112,3 +112,19 @@ test("each record's log keys are added for it and removed after it, even when it
     remove.mockRestore();
   }
 });
+
+test('near its timeout the consumer starts no more records: they return to the queue, the done ones do not', async () => {
+  let remainingMs = 10_000;
+  const { handler, seen } = consumer(async () => {
+    remainingMs -= 4_000; // each record takes 4 s of the invocation (SDK retries backing off under throttling)
+    return { action: 'done' };
+  });
+  const context = { ...lambdaContext('consumer'), getRemainingTimeInMillis: () => remainingMs };
+  const records = ['ord_1', 'ord_2', 'ord_3', 'ord_4'].map((id) => sqsRecord(envelope('OrderPlaced', id, { items: ITEMS })));
+
+  const response = await handler(sqsEvent(...records), context);
+
+  // 10 s, 6 s left: started; 2 s left (< RECORD_START_RESERVE_MS): the last two are sent back unstarted.
+  expect(seen.map((e) => e.detail.orderId)).toEqual(['ord_1', 'ord_2']);
+  expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[2].messageId }, { itemIdentifier: records[3].messageId }] });
+});
