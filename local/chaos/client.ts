@@ -29,7 +29,11 @@ export class ChaosClient {
   connectionErrors = 0;
   lastConnectionError?: string;
 
-  constructor(private readonly options: { runPrefix: string; requestTimeoutMs: number; giveUpAfterMs: number }) {
+  /** Requests waiting for one of the `maxInFlight` connections. */
+  private readonly queue: (() => void)[] = [];
+  private inFlight = 0;
+
+  constructor(private readonly options: { runPrefix: string; requestTimeoutMs: number; giveUpAfterMs: number; maxInFlight: number }) {
     this.down();
   }
 
@@ -69,7 +73,22 @@ export class ChaosClient {
     }
   }
 
+  /**
+   * At most `maxInFlight` requests at once, as a client's connection pool allows: two thousand customers polling
+   * their orders at once would measure the runtime's HTTP queue, not the pipeline.
+   */
   private async once(method: string, route: string, body: unknown, headers: Record<string, string>): Promise<Answer> {
+    if (this.inFlight >= this.options.maxInFlight) await new Promise<void>((go) => this.queue.push(go));
+    this.inFlight++;
+    try {
+      return await this.request(method, route, body, headers);
+    } finally {
+      this.inFlight--;
+      this.queue.shift()?.();
+    }
+  }
+
+  private async request(method: string, route: string, body: unknown, headers: Record<string, string>): Promise<Answer> {
     if (!this.base) throw new Error('the runtime is down');
     const response = await fetch(new URL(route, this.base), {
       method,

@@ -18,5 +18,5 @@ export function formatReport(r: ChaosReport): string {
     ['violations', String(r.violations.length)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  return [...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`), ...r.violations.map((v) => `  - ${v}`), ...(r.workDir ? [`work directory: ${r.workDir}`] : [])].join('\n');
+  return [...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`), ...r.violations.map((v) => `  - ${v}`), ...r.warnings.map((w) => `warning: ${w}`), ...(r.workDir ? [`work directory: ${r.workDir}`] : [])].join('\n');
 }
