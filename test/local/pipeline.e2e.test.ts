@@ -38,7 +38,7 @@ const PAYMENT_WINDOW_SECONDS = Number(E2E_CONTEXT.paymentWindowSeconds);
  * A mild fault profile (5%) of the kinds that leave what this suite counts unchanged: receives out of order or
  * short, slow cold starts, failed target deliveries (retried), failed or timed-out sweep tasks (retried by the
  * definition). Duplicates, lost PutEvents entries, throttles and crashes change exact counts (one event per status
- * change, one message in the DLQ); crash-recovery.e2e.test.ts runs every kind, and `npm run test:faults` at 10%.
+ * change, one message in the DLQ); chaos.e2e.test.ts runs every kind, and `npm run test:faults` at 10%.
  */
 const MILD_FAULTS = ['sqs.outOfOrder', 'sqs.shortReceive', 'lambda.coldStart', 'events.targetFailure', 'states.taskFailure', 'states.taskTimeout'] as const;
 let assembly: string;
