@@ -134,7 +134,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let kills = 0;
     /** What makes a figure less than exact without breaking a promise (a count the runtime could not give). */
     const warnings: string[] = [];
-    const load = driveLoad(state, loadStarted, () => sfnClient(runtime!), outputs);
+    const load = driveLoad(state, loadStarted, () => sfnClient(runtime!), outputs, say);
     if (options.kill) {
       await pause(workload.loadMs / 2);
       // The first process's fault counts, read from the runtime itself just before it dies.
@@ -213,7 +213,7 @@ async function setInitialStock(state: RunState): Promise<void> {
   }
 }
 
-async function driveLoad(state: RunState, started: number, sfn: () => SFNClient, outputs: () => Record<string, string>): Promise<void> {
+async function driveLoad(state: RunState, started: number, sfn: () => SFNClient, outputs: () => Record<string, string>, progress: (line: string) => void): Promise<void> {
   const at = (ms: number) => pause(Math.max(0, started + ms - Date.now()));
   const { workload, client } = state;
   const restocks = workload.restocks.map(async (r) => {
@@ -232,15 +232,19 @@ async function driveLoad(state: RunState, started: number, sfn: () => SFNClient,
     await at(ms);
     await Promise.all([0, 1].map(() => sfn().send(new StartExecutionCommand({ stateMachineArn: outputs().SweepStateMachineArn, input: '{}' })).catch(() => undefined)));
   });
+  let slowest = { ms: 0, what: '' };
   const orders = workload.orders.map(async (o) => {
     await at(o.atMs);
+    const began = Date.now();
     try {
       await driveOrder(state, o);
     } catch (error) {
       state.unexpected.push(`order ${o.key}: ${(error as Error).message}`);
     }
+    if (Date.now() - began > slowest.ms) slowest = { ms: Date.now() - began, what: `${o.key} (${o.action.kind}${o.duplicatePost ? ', duplicate POST' : ''})` };
   });
   await Promise.all([...restocks, ...sweeps, ...orders]);
+  progress(`the slowest order flow: ${slowest.what}, ${(slowest.ms / 1000).toFixed(1)} s`);
 }
 
 async function driveOrder(state: RunState, o: PlannedOrder): Promise<void> {
@@ -286,9 +290,15 @@ async function driveOrder(state: RunState, o: PlannedOrder): Promise<void> {
   }
 }
 
+/**
+ * How long a customer waits for a reservation before giving up on paying: an order whose OrderPlaced was lost waits
+ * for the sweep's re-publish, and nobody watches a spinner that long (the order then settles on its own).
+ */
+const CUSTOMER_PATIENCE_MS = 30_000;
+
 /** Polls the order until it leaves PENDING; its payment deadline if it was reserved. */
 async function reservation(client: ChaosClient, orderId: string): Promise<{ paymentDeadline: string } | undefined> {
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + CUSTOMER_PATIENCE_MS;
   while (Date.now() < deadline) {
     const a = await client.send('GET', `orders/${orderId}`, undefined, {}, 'GET /orders/{orderId}');
     if (a.status !== 200) throw new Error(`GET /orders/${orderId} answered ${a.status}`);
@@ -300,7 +310,8 @@ async function reservation(client: ChaosClient, orderId: string): Promise<{ paym
 }
 
 const sqsClient = (r: RuntimeProcess) => new SQSClient({ endpoint: r.awsEndpoint, region: 'us-east-1', credentials, maxAttempts: 20 });
-const sfnClient = (r: RuntimeProcess) => new SFNClient({ endpoint: r.awsEndpoint, region: 'us-east-1', credentials, maxAttempts: 20 });
+// An extra sweep run that cannot start (the runtime is down) is skipped, not retried for minutes.
+const sfnClient = (r: RuntimeProcess) => new SFNClient({ endpoint: r.awsEndpoint, region: 'us-east-1', credentials, maxAttempts: 2 });
 // Injected DynamoDB faults answer the audit's reads too: it retries them as any client would.
 const dynamoClient = (r: RuntimeProcess) => DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: r.awsEndpoint, region: 'us-east-1', credentials, maxAttempts: 50 }));
 
