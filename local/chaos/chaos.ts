@@ -3,7 +3,7 @@
  * middle, then retries, DLQ redrives and the sweep until nothing moves; then the audit. Its report is the figure
  * behind "nothing lost, nothing done twice" (docs/reliability.md).
  */
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import {
@@ -122,13 +122,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const addFaults = (counts: { byKind?: Partial<Record<FaultKind, number>> } | undefined) => {
       for (const [kind, n] of Object.entries(counts?.byKind ?? {}) as [FaultKind, number][]) faults[kind] = (faults[kind] ?? 0) + n;
     };
-    const apiLambdaFaults = { n: 0 };
-    const addApiLambdaFaults = (counts: { byTarget?: Record<string, number> } | undefined, apiFunction: string | undefined) => {
-      for (const [key, n] of Object.entries(counts?.byTarget ?? {})) {
-        const [kind, target] = key.split(' ');
-        if (kind.startsWith('lambda.') && kind !== 'lambda.coldStart' && apiFunction !== undefined && target === apiFunction) apiLambdaFaults.n += n;
-      }
-    };
+    // Each process's faults by target, judged at the end (when the log names the API function).
+    const faultsByTarget: Record<string, number>[] = [];
 
     const loadStarted = Date.now();
     let kills = 0;
@@ -145,7 +140,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       kills++;
       say(`kill -9 at ${((Date.now() - loadStarted) / 1000).toFixed(1)} s (${before?.total ?? 0} faults so far); restarting on the same data directory`);
       addFaults(before);
-      addApiLambdaFaults(before, apiFunctionName(functionLogs));
+      faultsByTarget.push(before?.byTarget ?? {});
       runtime = await start();
       client.serve(outputs().ApiUrl);
       say(`runtime up again at ${((Date.now() - loadStarted) / 1000).toFixed(1)} s: ${outputs().ApiUrl}`);
@@ -160,8 +155,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const snapshot = await readTables(runtime, assembly);
     const last = await faultCounts(runtime);
     addFaults(last);
-    addApiLambdaFaults(last, apiFunctionName(functionLogs));
-    const serverErrors = explainServerErrors(client, functionLogs, apiLambdaFaults.n);
+    faultsByTarget.push(last?.byTarget ?? {});
+    const serverErrors = explainServerErrors(client, readLogLines(functionLogs), faultsByTarget);
 
     const verdict = audit({
       ...snapshot,
@@ -497,7 +492,6 @@ async function readTables(r: RuntimeProcess, assembly: string): Promise<{ orders
   const ddb = dynamoClient(r);
   const outputs = Object.values(r.outputs)[0];
   const notifications = notificationsTableName(assembly);
-  await ddb.send(new DescribeTableCommand({ TableName: notifications }));
   return {
     orders: (await scanAll(ddb, outputs.OrdersTableName)) as unknown as AuditedOrder[],
     levels: (await scanAll(ddb, outputs.InventoryTableName)) as unknown as StockLevel[],
@@ -528,10 +522,6 @@ function readLogLines(file: string): LogLine[] {
   return lines;
 }
 
-/** The API function's name: the one whose log lines carry a route key. */
-function apiFunctionName(file: string): string | undefined {
-  return readLogLines(file).find((l) => l.routeKey !== undefined)?.fn;
-}
 
 /**
  * Which injected fault explains each 5xx. The API handler never throws (it answers every error itself), so a 5xx
@@ -540,17 +530,23 @@ function apiFunctionName(file: string): string | undefined {
  * injected Lambda fault ended it, even after the handler logged its answer); or the handler logged nothing for it,
  * at most as many times as Lambda faults were injected into the API function (a fault before the handler ran).
  */
-function explainServerErrors(client: ChaosClient, functionLogs: string, apiLambdaFaults: number): ServerError[] {
-  const lines = readLogLines(functionLogs);
+function explainServerErrors(client: ChaosClient, lines: LogLine[], faultsByTarget: Record<string, number>[]): ServerError[] {
   const byCorrelation = new Map<string, LogLine[]>();
   const endedBadly = new Map<string, string>();
-  // The API function's own lines only: the order's consumers log the same correlation id.
+  // The API function (the one whose lines carry a route key) and its own lines only: the order's consumers log the
+  // same correlation id.
   const api = lines.find((l) => l.routeKey !== undefined)?.fn;
   for (const line of lines) {
     if (line.correlationId && line.fn === api) byCorrelation.set(line.correlationId, [...(byCorrelation.get(line.correlationId) ?? []), line]);
     if (line.type === 'platform.report' && line.record?.requestId && line.record.status !== 'success') endedBadly.set(line.record.requestId, line.record.status ?? 'error');
   }
-  let lambdaBudget = apiLambdaFaults;
+  let lambdaBudget = 0;
+  for (const counts of faultsByTarget) {
+    for (const [key, n] of Object.entries(counts)) {
+      const [kind, target] = key.split(' ');
+      if (kind.startsWith('lambda.') && kind !== 'lambda.coldStart' && target === api) lambdaBudget += n;
+    }
+  }
   return client.seen
     .filter((s) => s.status >= 500)
     .map((s) => {

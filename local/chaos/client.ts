@@ -25,8 +25,7 @@ export class ChaosClient {
   private markUp?: () => void;
   private sequence = 0;
   readonly seen: Seen[] = [];
-  /** Requests that failed at the connection (the runtime was killed, or not yet back). */
-  connectionErrors = 0;
+  /** Why the last request failed at the connection (the runtime was killed, or not yet back). */
   lastConnectionError?: string;
 
   /** Requests waiting for one of the `maxInFlight` connections. */
@@ -63,7 +62,6 @@ export class ChaosClient {
         this.seen.push({ route: label, status: answer.status, correlationId, ...(answer.status >= 500 ? { title: String(answer.body.title ?? answer.body.message ?? '') } : {}) });
         if (answer.status < 500 && answer.status !== 429) return answer;
       } catch (error) {
-        this.connectionErrors++;
         this.lastConnectionError = `${(error as Error).message}${(error as { cause?: Error }).cause ? `: ${(error as { cause?: Error }).cause!.message}` : ''}`;
       }
       if (Date.now() - started > this.options.giveUpAfterMs) {
