@@ -43,7 +43,10 @@ export async function startRuntimeProcess(options: RuntimeProcessOptions): Promi
   if (at < 0 || !options.args[at + 1]) throw new Error('startRuntimeProcess needs --outputs-file (how it knows the runtime is ready)');
   const outputsFile = path.resolve(options.args[at + 1]);
   rmSync(outputsFile, { force: true });
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local/cli.ts'), ...options.args], {
+  // RUNTIME_NODE_ARGS: Node options for the runtime only (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it under a
+  // chaos run; NODE_OPTIONS refuses --cpu-prof, and would reach the driver too).
+  const nodeArgs = process.env.RUNTIME_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'local/cli.ts'), ...options.args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, FORCE_COLOR: '0', ...options.env },
