@@ -109,7 +109,7 @@ export class DynamoDbOrderRepository implements OrderRepository {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PK]: orderId },
-          UpdateExpression: 'SET republishCount = if_not_exists(republishCount, :zero) + :one, updatedAt = :at',
+          UpdateExpression: 'SET republishCount = if_not_exists(republishCount, :zero) + :one, republishedAt = :at, updatedAt = :at',
           ConditionExpression: '#status = :pending AND (attribute_not_exists(republishCount) OR republishCount < :max)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':at': at.toISOString(), ':pending': 'PENDING', ':max': max },

@@ -45,6 +45,8 @@ export interface Order {
   attention?: { reason: string };
   /** Times the sweep re-published OrderPlaced for this order. */
   republishCount?: number;
+  /** When the sweep last re-published OrderPlaced. */
+  republishedAt?: string;
 }
 
 /** Where each status may be entered from: every status write is conditional on these. */

@@ -72,10 +72,17 @@ export interface OpenOrder {
 
 export class PublishError extends Error {
   readonly name = 'PublishError';
+  /** The position (in the events given to publish) of the first event not published: all before it were. */
+  readonly firstUnpublished: number;
+
+  constructor(message: string, options: { firstUnpublished?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.firstUnpublished = options.firstUnpublished ?? 0;
+  }
 }
 
 export interface EventPublisher {
-  /** Publishes all or throws PublishError (a failed entry counts as a failure). */
+  /** Publishes all or throws PublishError naming the first event not published (a failed entry counts as a failure). */
   publish(events: PipelineEvent[]): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The event relay's use case: the orders table's stream, in order, becomes events on the bus. Each record's events
  * are built from the stored order alone (status-events.ts) and published in order, ten to a PutEvents call. A
- * failed publish stops the batch there: that record and every later one are retried (the stream keeps order per
+ * failed publish stops the batch at the first event not published: its record and every later one are retried (the stream keeps order per
  * order, and a re-published event is deduplicated downstream by its id). A record no event can be built from is
  * dead-lettered on its own and never blocks the records behind it.
  */
@@ -53,7 +53,9 @@ export async function relayChanges(records: ChangeRecord[], deps: RelayDeps): Pr
       outcome.published += chunk.length;
     } catch (error) {
       if (!(error instanceof PublishError)) throw error;
-      relayedUpTo = chunk[0]!.at;
+      // The events before the first unpublished one went out: the retry starts at that event's record.
+      outcome.published += error.firstUnpublished;
+      relayedUpTo = chunk[Math.min(error.firstUnpublished, chunk.length - 1)]!.at;
       outcome.failedFrom = records[relayedUpTo]!.id;
       outcome.failure = error.message;
       break;

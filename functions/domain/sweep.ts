@@ -50,13 +50,22 @@ export async function findWork(settings: SweepSettings, deps: SweepDeps): Promis
   };
 }
 
-/** (b) Re-publish OrderPlaced for an order with no outcome, a bounded number of times, then flag it. */
-export async function republishOrFlag(orderId: string, maxAttempts: number, deps: SweepDeps): Promise<SweepItemResult> {
+export type RepublishSettings = Pick<SweepSettings, 'stalePendingAfterSeconds' | 'maxRepublishAttempts'>;
+
+/**
+ * (b) Re-publish OrderPlaced for an order with no outcome, a bounded number of times, then flag it. Each copy gets
+ * as long to be handled as the first one had (stalePendingAfterSeconds) before the next copy or the flag: a sweep
+ * that runs more often than that, or an inventory queue working off a backlog, must not pile copies onto the
+ * backlog (each one a delivery, an invocation and an idempotency lookup) and flag orders that are only waiting.
+ */
+export async function republishOrFlag(orderId: string, settings: RepublishSettings, deps: SweepDeps): Promise<SweepItemResult> {
   const now = deps.clock.now();
   const result = (outcome: string): SweepItemResult => ({ orderId, action: 'republish', outcome });
   const order = await deps.orders.get(orderId);
   if (!order) return result('missing');
   if (order.status !== 'PENDING') return result('settled-meanwhile');
+  if (order.republishedAt && now.getTime() - Date.parse(order.republishedAt) < settings.stalePendingAfterSeconds * 1000) return result('waiting');
+  const maxAttempts = settings.maxRepublishAttempts;
   // Publish first, count after: a failed publish (the state machine retries it) must not use up an attempt.
   if ((order.republishCount ?? 0) < maxAttempts) {
     const { customerId, correlationId, items } = order;

@@ -19,7 +19,7 @@ export async function repair(input: RepairInput): Promise<SweepItemResult> {
   const deps = sweepDeps();
   switch (input.action) {
     case 'republish':
-      return republishOrFlag(input.orderId, sweepSettings().maxRepublishAttempts, deps);
+      return republishOrFlag(input.orderId, sweepSettings(), deps);
     case 'expire':
       return expireReservation(input.orderId, deps);
   }

@@ -126,7 +126,7 @@ describe('compensation sweep state machine (synthesized definition, run locally 
     if (!SWEEP_ACTIONS.includes(input?.action) || typeof input?.orderId !== 'string') throw new Error(`repair needs {action, orderId}, got ${JSON.stringify(input)}`);
     switch (input.action) {
       case 'republish':
-        return republishOrFlag(input.orderId, settings.maxRepublishAttempts, deps());
+        return republishOrFlag(input.orderId, settings, deps());
       case 'expire':
         return expireReservation(input.orderId, deps());
     }
@@ -405,9 +405,10 @@ describe('compensation sweep state machine (synthesized definition, run locally 
     expect((await stored('ord-broken')).republishCount).toBeUndefined();
     expect((await stored('ord-overdue')).status).toBe('CANCELLED');
 
-    // Once the bus works again, the next sweep re-publishes it too (all three are still stale and PENDING).
+    // Once the bus works again, the next sweep re-publishes it too (all three are still PENDING, and the copies
+    // published have had their time).
     bus.brokenFor.clear();
-    clock.advance(MINUTE);
+    clock.advance(stalePendingAfterSeconds * SECOND);
     const next = await sweep();
     expect(next.output).toEqual({ found: found({ republish: 3 }), outcomes: { 'republish:republished': 3 }, failed: 0, failures: [] });
     expect((await stored('ord-broken')).republishCount).toBe(1);

@@ -323,7 +323,7 @@ export class SagaSystem {
     return async (actor: Actor) => {
       const deps = this.orderDeps(actor, 'sweep');
       const work = await findWork(SWEEP, deps);
-      for (const { orderId } of work.republish) await republishOrFlag(orderId, SWEEP.maxRepublishAttempts, deps);
+      for (const { orderId } of work.republish) await republishOrFlag(orderId, SWEEP, deps);
       for (const { orderId } of work.expire) await expireReservation(orderId, deps);
       return work.republish.length + work.expire.length;
     };

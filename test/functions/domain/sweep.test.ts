@@ -27,13 +27,19 @@ async function reserved(w: World, deadlineInMs: number): Promise<StoredOrder> {
 }
 
 describe('republishOrFlag', () => {
-  test('republishes OrderPlaced up to maxAttempts, then moves the order to NEEDS_ATTENTION', async () => {
+  /** The sweep's settings in these tests: each copy gets 60 s. */
+  const settings = (maxRepublishAttempts: number) => ({ maxRepublishAttempts, stalePendingAfterSeconds: 60 });
+
+  test('republishes OrderPlaced up to maxAttempts, a copy each stalePendingAfterSeconds, then moves the order to NEEDS_ATTENTION', async () => {
     const w = world(tables());
     const order = await placed(w);
     w.events.published.length = 0;
 
     const outcomes = [];
-    for (let i = 0; i < 4; i++) outcomes.push((await republishOrFlag(order.orderId, 2, deps(w))).outcome);
+    for (let i = 0; i < 4; i++) {
+      outcomes.push((await republishOrFlag(order.orderId, settings(2), deps(w))).outcome);
+      w.clock.advance(60_000);
+    }
 
     expect(outcomes).toEqual(['republished', 'republished', 'needs-attention', 'settled-meanwhile']);
     expect(w.events.types()).toEqual(['OrderPlaced', 'OrderPlaced']);
@@ -41,10 +47,28 @@ describe('republishOrFlag', () => {
     expect(await w.orders.get(order.orderId)).toMatchObject({ status: 'NEEDS_ATTENTION', republishCount: 2, attention: { reason: expect.stringContaining('re-published 2 times') } });
   });
 
+  test('a copy gets as long as the first event had: a sweep before that neither re-publishes nor flags', async () => {
+    const w = world(tables());
+    const order = await placed(w);
+    w.events.published.length = 0;
+
+    expect(await republishOrFlag(order.orderId, settings(1), deps(w))).toMatchObject({ outcome: 'republished' });
+    const republished = (await w.orders.get(order.orderId))!;
+    expect(republished.republishedAt).toBe(w.clock.now().toISOString());
+    w.clock.advance(59_999);
+    // The sweep runs again (every few seconds, or its queue is behind): the copy may still be waiting in the queue.
+    expect(await republishOrFlag(order.orderId, settings(1), deps(w))).toMatchObject({ outcome: 'waiting' });
+    expect(await republishOrFlag(order.orderId, settings(3), deps(w))).toMatchObject({ outcome: 'waiting' });
+    expect(w.events.published).toHaveLength(1);
+    expect(await w.orders.get(order.orderId)).toEqual(republished);
+    w.clock.advance(1);
+    expect(await republishOrFlag(order.orderId, settings(1), deps(w))).toMatchObject({ outcome: 'needs-attention' });
+  });
+
   test('an order that got its outcome meanwhile is left alone', async () => {
     const w = world(tables());
     const order = await reserved(w, 60_000);
-    expect(await republishOrFlag(order.orderId, 3, deps(w))).toEqual({ orderId: order.orderId, action: 'republish', outcome: 'settled-meanwhile' });
+    expect(await republishOrFlag(order.orderId, settings(3), deps(w))).toEqual({ orderId: order.orderId, action: 'republish', outcome: 'settled-meanwhile' });
     expect(await w.orders.get(order.orderId)).toEqual(order);
     expect(w.events.published).toEqual([]);
   });
@@ -53,14 +77,14 @@ describe('republishOrFlag', () => {
     const w = world(tables());
     const order = await placed(w);
     w.events.failNext = 1;
-    await expect(republishOrFlag(order.orderId, 1, deps(w))).rejects.toBeInstanceOf(PublishError);
+    await expect(republishOrFlag(order.orderId, settings(1), deps(w))).rejects.toBeInstanceOf(PublishError);
     expect((await w.orders.get(order.orderId))?.status).toBe('PENDING');
-    expect(await republishOrFlag(order.orderId, 1, deps(w))).toMatchObject({ outcome: 'republished' });
+    expect(await republishOrFlag(order.orderId, settings(1), deps(w))).toMatchObject({ outcome: 'republished' });
   });
 
   test('a missing order is neither published nor created', async () => {
     const w = world(tables());
-    const result = await republishOrFlag('ord_none', 3, deps(w));
+    const result = await republishOrFlag('ord_none', settings(3), deps(w));
     expect(['republished', 'needs-attention']).not.toContain(result.outcome);
     expect(w.events.published).toEqual([]);
     expect(await w.orders.get('ord_none')).toBeUndefined();

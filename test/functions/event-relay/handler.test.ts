@@ -1,6 +1,6 @@
 /**
  * The event relay: the orders table's stream (NEW_AND_OLD_IMAGES) becomes the catalogue's events on the bus, in
- * stream order, ten to a PutEvents; a failed publish names the first record not relayed (the batch is retried from
+ * stream order, ten to a PutEvents, an entry PutEvents rejects sent again alone; a failed publish names the first record not relayed (the batch is retried from
  * there); a change no event can be built from goes to the relay DLQ and does not hold up the rest.
  */
 import { EVENT_BUS, RELAY_DLQ_URL, lambdaContext, storedOrderOf, streamEvent, streamRecord } from '../shared/fixtures';
@@ -13,6 +13,7 @@ import { handler } from '../../../functions/event-relay/handler';
 import { EVENT_CATALOGUE } from '../../../functions/domain/events';
 import { StoredOrder } from '../../../functions/domain/ports';
 import { eventForStatus } from '../../../functions/domain/status-events';
+import { PUT_EVENTS_ATTEMPTS } from '../../../functions/adapters/eventbridge-publisher';
 
 const eventBridge = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
@@ -137,28 +138,48 @@ test('the changes of one order in one batch are relayed in the order they happen
   expect(sent().map((e) => e.DetailType)).toEqual(['OrderPlaced', 'InventoryReserved', 'OrderPaid']);
 });
 
-test('PutEvents answering FailedEntryCount > 0: batchItemFailures names the failed record, the batch is retried from it', async () => {
+test('an entry PutEvents rejects is sent again alone; once accepted, the batch is relayed', async () => {
+  eventBridge
+    .on(PutEventsCommand)
+    .resolvesOnce({ FailedEntryCount: 1, Entries: [{ EventId: 'e-0' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }, { EventId: 'e-2' }] })
+    .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+  const orders = ['ord_0', 'ord_1', 'ord_2'].map((id) => image(id));
+
+  const response = await invoke(streamEvent(...orders.map((order, i) => streamRecord(String(300 + i), { new: order }))));
+
+  expect(response).toEqual({ batchItemFailures: [] });
+  // The accepted entries are not sent twice: only the rejected one goes again.
+  expect(putEvents()).toEqual([orders.map(entryFor), [entryFor(orders[1]!)]]);
+});
+
+test(`an entry still rejected after ${PUT_EVENTS_ATTEMPTS} attempts: batchItemFailures names its record, the batch is retried from it`, async () => {
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] });
 
   const response = await invoke(streamEvent(streamRecord('400', { old: image('ord_0'), new: image('ord_0', { republishCount: 1 }) }), streamRecord('401', { new: image('ord_1') })));
 
   // The first record owed nothing: the failure is the first record whose event was not relayed.
   expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '401' }] });
-  expect(putEvents()).toHaveLength(1);
+  expect(putEvents()).toEqual(Array.from({ length: PUT_EVENTS_ATTEMPTS }, () => [entryFor(image('ord_1'))]));
   expect(sqs.calls()).toHaveLength(0);
 });
 
-test('a failure in the second PutEvents names the first record of that call; the first ten stay relayed', async () => {
-  eventBridge
-    .on(PutEventsCommand)
-    .resolvesOnce({ FailedEntryCount: 0, Entries: Array.from({ length: 10 }, (_, i) => ({ EventId: `e-${i}` })) })
-    .resolves({ FailedEntryCount: 1, Entries: [{ EventId: 'e-10' }, { ErrorCode: 'ThrottlingException' }, { EventId: 'e-12' }] });
+test('a rejection in the second PutEvents names the first record not published; those before it stay relayed', async () => {
+  const ids = (entries: { Detail?: string }[]) => entries.map((e) => JSON.parse(e.Detail!).orderId as string);
+  // ord_11 is always rejected; everything else is accepted.
+  eventBridge.on(PutEventsCommand).callsFake((input: { Entries: { Detail: string }[] }) => {
+    const results = ids(input.Entries).map((id, i) => (id === 'ord_11' ? { ErrorCode: 'ThrottlingException' } : { EventId: `e-${i}` }));
+    return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
+  });
   const records = Array.from({ length: 13 }, (_, i) => streamRecord(String(2000 + i), { new: image(`ord_${i}`) }));
 
   const response = await invoke(streamEvent(...records));
 
-  expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '2010' }] });
-  expect(putEvents().map((entries) => entries.length)).toEqual([10, 3]);
+  expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '2011' }] });
+  expect(putEvents().map(ids)).toEqual([
+    Array.from({ length: 10 }, (_, i) => `ord_${i}`),
+    ['ord_10', 'ord_11', 'ord_12'],
+    ...Array.from({ length: PUT_EVENTS_ATTEMPTS - 1 }, () => ['ord_11']),
+  ]);
 });
 
 test('PutEvents throwing: the same partial failure, not a thrown invocation', async () => {
