@@ -27,22 +27,20 @@ export interface ConsumerDefinition {
 }
 
 export function makeConsumerHandler(definition: ConsumerDefinition) {
-  // Sequential: a record's log keys stay its own, and two records for one order never race.
+  // Records run at once, those of one order one after another in batch order: a batch takes as long as its slowest
+  // order, not the sum of its records (under throttling each record's SDK retries back off for seconds), and two
+  // records for one order never race inside an invocation. Log lines carry their record's keys themselves
+  // (appended keys would be shared by the records in flight).
   const processor = new BatchProcessor(BatchEventType.SQS);
 
-  // Per invocation: the time it started with (so a short timeout still leaves room to work) and whether the
-  // deferral was logged.
-  let invocation: { id: string; reserveMs: number; deferred: boolean } | undefined;
+  // Per invocation: the time it started with (so a short timeout still leaves room to work), whether the deferral
+  // was logged, and the last record started for each order.
+  let invocation: { id: string; reserveMs: number; deferred: boolean; orders: Map<string, Promise<unknown>> } | undefined;
   const processRecord = async (record: SQSRecord, context: Context) => {
     if (invocation?.id !== context.awsRequestId) {
-      invocation = { id: context.awsRequestId, reserveMs: Math.min(RECORD_START_RESERVE_MS, context.getRemainingTimeInMillis() / 3), deferred: false };
+      invocation = { id: context.awsRequestId, reserveMs: Math.min(RECORD_START_RESERVE_MS, context.getRemainingTimeInMillis() / 3), deferred: false, orders: new Map() };
     }
-    if (context.getRemainingTimeInMillis() < invocation.reserveMs) {
-      // Logged once per invocation: the batch item failures name every record sent back.
-      if (!invocation.deferred) logger.warn('too little time left to start more records: the rest return to the queue', { remainingMs: context.getRemainingTimeInMillis() });
-      invocation.deferred = true;
-      throw new Error(`not started: less than ${invocation.reserveMs} ms of the invocation left`);
-    }
+    const current = invocation;
     let event: PipelineEvent;
     try {
       event = parseEnvelope(record.body, definition.accepts);
@@ -56,26 +54,37 @@ export function makeConsumerHandler(definition: ConsumerDefinition) {
       throw error;
     }
     const { orderId, correlationId, eventId } = event.detail;
-    logger.appendKeys({ orderId, correlationId, eventId, eventType: event.type });
-    try {
-      const outcome = await definition.handle(event, context);
-      logger.info('event handled', { outcome });
-      metrics.addDimensions({ eventType: event.type, action: outcome.action });
-      metrics.addMetric(METRIC.consumerOutcome, MetricUnit.Count, 1);
-      metrics.publishStoredMetrics();
-      return outcome;
-    } catch (error) {
-      logger.error('event failed: it returns to the queue', error as Error);
-      throw error;
-    } finally {
-      logger.removeKeys(['orderId', 'correlationId', 'eventId', 'eventType']);
-    }
+    const keys = { orderId, correlationId, eventId, eventType: event.type };
+    const before = current.orders.get(orderId);
+    const run = (async () => {
+      if (before) await before.catch(() => undefined);
+      if (context.getRemainingTimeInMillis() < current.reserveMs) {
+        // Logged once per invocation: the batch item failures name every record sent back.
+        if (!current.deferred) logger.warn('too little time left to start more records: the rest return to the queue', { ...keys, remainingMs: context.getRemainingTimeInMillis() });
+        current.deferred = true;
+        throw new Error(`not started: less than ${current.reserveMs} ms of the invocation left`);
+      }
+      try {
+        const outcome = await definition.handle(event, context);
+        logger.info('event handled', { ...keys, outcome });
+        // One synchronous block: the dimensions are this record's when the metric is flushed.
+        metrics.addDimensions({ eventType: event.type, action: outcome.action });
+        metrics.addMetric(METRIC.consumerOutcome, MetricUnit.Count, 1);
+        metrics.publishStoredMetrics();
+        return outcome;
+      } catch (error) {
+        logger.error('event failed: it returns to the queue', { ...keys, error: error as Error });
+        throw error;
+      }
+    })();
+    current.orders.set(orderId, run);
+    return run;
   };
 
   const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, {
       context,
-      processInParallel: false,
+      processInParallel: true,
       throwOnFullBatchFailure: false,
     });
 

@@ -15,7 +15,7 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { NOTIFICATIONS_TABLE } from '../../functions/adapters/table-schema';
@@ -102,6 +102,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     writeFileSync(faultPlan, JSON.stringify({ seed: `chaos-${options.seed}`, rate: options.faultRate, rules: [{ kind: 'lambda.coldStart', rate: options.faultRate, latencyMs: 500 }] }));
     const outputsFile = path.join(work, 'outputs.json');
     const functionLogs = path.join(work, 'functions.log');
+    // What each runtime process printed (live log, engine warnings), for the post-mortem of a kept run.
+    const keepOutput = (r: RuntimeProcess) => appendFileSync(path.join(work, 'runtime.log'), r.output());
     const start = () =>
       startRuntimeProcess({
         args: ['--assembly', assembly, '--data-dir', path.join(work, 'data'), '--port', '0', '--aws-port', '0', '--time-scale', String(TIME_SCALE), '--outputs-file', outputsFile, '--function-logs', functionLogs, '--faults', faultPlan, '--sqs-pollers', String(SQS_POLLERS)],
@@ -137,6 +139,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (!before) warnings.push('the first runtime did not answer GET /_local/faults before the kill: its fault counts are missing from the report');
       client.down();
       await runtime.kill9();
+      keepOutput(runtime);
       kills++;
       say(`kill -9 at ${((Date.now() - loadStarted) / 1000).toFixed(1)} s (${before?.total ?? 0} faults so far); restarting on the same data directory`);
       addFaults(before);
@@ -169,6 +172,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     verdict.violations.push(...state.unexpected, ...(settled.quiet ? [] : [`nothing stopped moving within ${options.settleTimeoutSeconds} s`]));
     const code = await runtime.stop();
+    keepOutput(runtime);
     runtime = undefined;
     if (code !== 0) verdict.violations.push(`the runtime exited ${code} on SIGTERM`);
 

@@ -1,11 +1,12 @@
 import { envelope, envelopeOf, lambdaContext, sqsEvent, sqsRecord } from './fixtures';
 
-import type { Context } from 'aws-lambda';
+import type { Context, SQSBatchResponse } from 'aws-lambda';
 import { makeConsumerHandler } from '../../../functions/shared/sqs-consumer';
 import { PipelineEvent } from '../../../functions/domain/events';
 import { logger } from '../../../functions/shared/observability';
 
 const ITEMS = [{ sku: 'sku-apple', quantity: 1 }];
+const failedIds = (response: SQSBatchResponse) => response.batchItemFailures.map((f) => f.itemIdentifier).sort();
 
 function consumer(handle: (event: PipelineEvent, context: Context) => Promise<{ action: string }>) {
   const seen: PipelineEvent[] = [];
@@ -41,20 +42,44 @@ test('each accepted record is parsed against the catalogue and handed over with 
   expect(contexts.every((c) => c.awsRequestId === context.awsRequestId)).toBe(true);
 });
 
-test('records are processed one after another, in order', async () => {
-  let running = 0;
-  let maxRunning = 0;
-  const { handler, seen } = consumer(async () => {
-    running++;
-    maxRunning = Math.max(maxRunning, running);
-    await new Promise((resolve) => setImmediate(resolve));
-    running--;
+test('records of different orders run at once; those of one order one after another, in batch order', async () => {
+  const running = new Set<string>();
+  const overlapped: string[][] = [];
+  const order: string[] = [];
+  const { handler } = consumer(async (event) => {
+    const id = `${event.detail.orderId}/${event.type}`;
+    running.add(id);
+    overlapped.push([...running].sort());
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    order.push(id);
+    running.delete(id);
     return { action: 'done' };
   });
-  const records = ['a', 'b', 'c'].map((id) => sqsRecord(envelope('OrderPlaced', `ord_${id}`, { items: ITEMS }), id));
-  await handler(sqsEvent(...records), lambdaContext());
-  expect(maxRunning).toBe(1);
-  expect(seen.map((e) => e.detail.orderId)).toEqual(['ord_a', 'ord_b', 'ord_c']);
+  const records = [
+    sqsRecord(envelope('OrderPlaced', 'ord_a', { items: ITEMS }), 'a1'),
+    sqsRecord(envelope('OrderPlaced', 'ord_b', { items: ITEMS }), 'b1'),
+    sqsRecord(envelope('OrderPaid', 'ord_a', { items: ITEMS, paymentId: 'p' }), 'a2'),
+  ];
+
+  expect(await handler(sqsEvent(...records), lambdaContext())).toEqual({ batchItemFailures: [] });
+
+  // ord_a and ord_b overlapped; ord_a's two records never did, and ran in batch order.
+  expect(overlapped).toContainEqual(['ord_a/OrderPlaced', 'ord_b/OrderPlaced']);
+  expect(overlapped.some((ids) => ids.includes('ord_a/OrderPlaced') && ids.includes('ord_a/OrderPaid'))).toBe(false);
+  expect(order.filter((id) => id.startsWith('ord_a'))).toEqual(['ord_a/OrderPlaced', 'ord_a/OrderPaid']);
+});
+
+test("a record of an order whose earlier record failed still runs, after it", async () => {
+  const { handler, seen } = consumer(async (event) => {
+    if (event.type === 'OrderPlaced') throw new Error('down');
+    return { action: 'done' };
+  });
+  const response = await handler(
+    sqsEvent(sqsRecord(envelope('OrderPlaced', 'ord_a', { items: ITEMS }), 'a1'), sqsRecord(envelope('OrderPaid', 'ord_a', { items: ITEMS, paymentId: 'p' }), 'a2')),
+    lambdaContext(),
+  );
+  expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'a1' }] });
+  expect(seen.map((e) => e.type)).toEqual(['OrderPlaced', 'OrderPaid']);
 });
 
 test('malformed and failing records are reported by message id; the others still run', async () => {
@@ -74,7 +99,8 @@ test('malformed and failing records are reported by message id; the others still
     lambdaContext(),
   );
 
-  expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'bad-json' }, { itemIdentifier: 'fails' }, { itemIdentifier: 'not-accepted' }, { itemIdentifier: 'missing-fields' }]);
+  // In the order they finished (records run at once): SQS reads the list as a set.
+  expect(failedIds(response)).toEqual(['bad-json', 'fails', 'missing-fields', 'not-accepted']);
   expect(seen.map((e) => e.detail.orderId)).toEqual(['ord_fail', 'ord_ok']);
 });
 
@@ -86,30 +112,32 @@ test('a batch where every record fails is answered, not thrown: every id returns
     sqsEvent(sqsRecord(envelope('OrderPlaced', 'ord_1', { items: ITEMS }), 'm1'), sqsRecord('nope', 'm2')),
     lambdaContext(),
   );
-  expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
+  expect(failedIds(response)).toEqual(['m1', 'm2']);
 });
 
-test("each record's log keys are added for it and removed after it, even when it fails", async () => {
+test("each record's log lines carry its own keys, even while other records are in flight", async () => {
   const { handler } = consumer(async (event) => {
+    await new Promise((resolve) => setTimeout(resolve, event.detail.orderId === 'ord_1' ? 10 : 1));
     if (event.detail.orderId === 'ord_2') throw new Error('down');
     return { action: 'done' };
   });
+  const info = jest.spyOn(logger, 'info');
+  const error = jest.spyOn(logger, 'error');
   const append = jest.spyOn(logger, 'appendKeys');
-  const remove = jest.spyOn(logger, 'removeKeys');
   try {
     await handler(
       sqsEvent(sqsRecord(envelope('OrderPlaced', 'ord_1', { items: ITEMS })), sqsRecord(envelope('OrderPlaced', 'ord_2', { items: ITEMS }))),
       lambdaContext(),
     );
-    expect(append.mock.calls.map(([keys]) => keys)).toEqual([
-      { orderId: 'ord_1', correlationId: 'corr-ord_1', eventId: 'ord_1:OrderPlaced', eventType: 'OrderPlaced' },
-      { orderId: 'ord_2', correlationId: 'corr-ord_2', eventId: 'ord_2:OrderPlaced', eventType: 'OrderPlaced' },
-    ]);
-    expect(remove).toHaveBeenCalledTimes(2);
-    for (const [keys] of remove.mock.calls) expect([...keys].sort()).toEqual(['correlationId', 'eventId', 'eventType', 'orderId']);
+    const keysOf = (id: string) => ({ orderId: id, correlationId: `corr-${id}`, eventId: `${id}:OrderPlaced`, eventType: 'OrderPlaced' });
+    expect(info.mock.calls).toEqual([['event handled', { ...keysOf('ord_1'), outcome: { action: 'done' } }]]);
+    expect(error.mock.calls).toEqual([['event failed: it returns to the queue', { ...keysOf('ord_2'), error: expect.objectContaining({ message: 'down' }) }]]);
+    // Nothing appended to the logger itself: those keys would be shared by the records in flight.
+    expect(append.mock.calls.filter(([keys]) => 'orderId' in keys)).toEqual([]);
   } finally {
+    info.mockRestore();
+    error.mockRestore();
     append.mockRestore();
-    remove.mockRestore();
   }
 });
 
@@ -120,11 +148,12 @@ test('near its timeout the consumer starts no more records: they return to the q
     return { action: 'done' };
   });
   const context = { ...lambdaContext('consumer'), getRemainingTimeInMillis: () => remainingMs };
-  const records = ['ord_1', 'ord_2', 'ord_3', 'ord_4'].map((id) => sqsRecord(envelope('OrderPlaced', id, { items: ITEMS })));
+  // One order's records run one after another: the later ones start with less time left.
+  const records = ['OrderPlaced', 'OrderPaid', 'OrderPaid', 'OrderPaid'].map((type, i) => sqsRecord(envelope(type as 'OrderPaid', 'ord_1', { items: ITEMS, paymentId: `p${i}` }), `m${i}`));
 
   const response = await handler(sqsEvent(...records), context);
 
   // 10 s, 6 s left: started; 2 s left (< RECORD_START_RESERVE_MS): the last two are sent back unstarted.
-  expect(seen.map((e) => e.detail.orderId)).toEqual(['ord_1', 'ord_2']);
-  expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[2].messageId }, { itemIdentifier: records[3].messageId }] });
+  expect(seen).toHaveLength(2);
+  expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm2' }, { itemIdentifier: 'm3' }] });
 });
