@@ -18,6 +18,11 @@ export default async function globalSetup(): Promise<void> {
     error.stack = java.message;
     throw error;
   }
+  // Everything the run puts in the temp directory (each CDK synth's cdk.out, tables' and queues' data directories,
+  // bundles) goes under one directory of its own, removed at teardown: a run used to leave ~250 cdk.out directories.
+  const runTmp = mkdtempSync(path.join(tmpdir(), 'order-pipeline-test-'));
+  (globalThis as { runTmp?: string }).runTmp = runTmp;
+  process.env.TMPDIR = runTmp;
   const engine = await startDynamoDBLocal();
   (globalThis as { dynamoDBLocal?: typeof engine }).dynamoDBLocal = engine;
   process.env[ENDPOINT_VARIABLE] = engine.endpoint;

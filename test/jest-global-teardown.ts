@@ -9,4 +9,6 @@ export default async function globalTeardown(): Promise<void> {
   holder.dynamoDBLocal = undefined;
   const assembly = process.env[E2E_ASSEMBLY_VARIABLE];
   if (assembly && (globalThis as { ownsE2eAssembly?: boolean }).ownsE2eAssembly) rmSync(assembly, { recursive: true, force: true });
+  const runTmp = (globalThis as { runTmp?: string }).runTmp;
+  if (runTmp) rmSync(runTmp, { recursive: true, force: true });
 }

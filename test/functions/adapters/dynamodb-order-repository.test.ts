@@ -243,7 +243,7 @@ describe('countRepublish', () => {
     expect(await orders.countRepublish(order.orderId, 2, at)).toBe(true);
     expect(await orders.countRepublish(order.orderId, 2, at)).toBe(false);
 
-    expect(await orders.get(order.orderId)).toEqual({ ...order, republishCount: 2, updatedAt: at.toISOString() });
+    expect(await orders.get(order.orderId)).toEqual({ ...order, republishCount: 2, republishedAt: at.toISOString(), updatedAt: at.toISOString() });
   });
 
   test('never for an order that is not PENDING, nor a missing one', async () => {
