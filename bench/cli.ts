@@ -1,0 +1,122 @@
+/**
+ * `npm run bench [-- --quick] [--json]`: figures against budgets, each a ratio to a baseline measured in the same
+ * run (absolute times on a shared machine drift). Writes bench/results/<date>.json and <date>.md; exits 1 when a
+ * budget is missed. Sections so far: bundles (size and cold load per function) and start-up (the runtime to ready).
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildApp } from '../lib/app-builder';
+import { FUNCTION_NAMES, FunctionName } from '../lib/function-access';
+import { readCloudAssembly } from '../local/assembly/cloud-assembly';
+import { checkJava } from '../local/requirements';
+import { startRuntimeProcess } from '../local/runtime-process';
+import { BUNDLE_BUDGET, BundleFigures, buildBaselines, DeployedBundle, measureBundles } from './bundles';
+import { median } from './stats';
+
+/** The issue's budget: `npm start` ready within 5 s on 2 cores, the app already synthesized. */
+const START_BUDGET_SECONDS = 5;
+
+interface BenchResult {
+  date: string;
+  machine: { cpus: number; node: string };
+  rounds: number;
+  functions: Record<FunctionName, BundleFigures>;
+  startSeconds: number;
+  budgets: { name: string; value: number; limit: number; ok: boolean }[];
+}
+
+function synthesize(outdir: string): Record<FunctionName, DeployedBundle> {
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = buildApp(app);
+  app.synth();
+  const [artifact] = readCloudAssembly(outdir);
+  const deployed = {} as Record<FunctionName, DeployedBundle>;
+  for (const name of FUNCTION_NAMES) {
+    const logicalId = Stack.of(stack).getLogicalId(stack.functions[name].node.defaultChild as CfnFunction);
+    const dir = artifact!.assetDirectory(logicalId);
+    if (!dir) throw new Error(`no asset for ${name} (${logicalId})`);
+    const env = (artifact!.template.Resources[logicalId]!.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables ?? {};
+    deployed[name] = { file: path.join(dir, 'index.js'), nodeOptions: typeof env.NODE_OPTIONS === 'string' ? env.NODE_OPTIONS : '' };
+  }
+  return deployed;
+}
+
+/** The runtime from spawn to its ready line, on an assembly already synthesized (a warm `npm start`). */
+async function startSeconds(assembly: string, work: string, rounds: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const started = Date.now();
+    const runtime = await startRuntimeProcess({
+      args: ['--assembly', assembly, '--data-dir', path.join(work, `data-${i}`), '--port', '0', '--aws-port', '0', '--outputs-file', path.join(work, `outputs-${i}.json`), '--function-logs', path.join(work, 'functions.log')],
+    });
+    times.push((Date.now() - started) / 1000);
+    await runtime.stop();
+  }
+  return median(times);
+}
+
+function markdown(r: BenchResult): string {
+  const rows = FUNCTION_NAMES.map((n) => {
+    const f = r.functions[n];
+    return `| ${n} | ${f.bytes.toLocaleString('en')} | ${f.baselineBytes.toLocaleString('en')} | ${f.sizeRatio.toFixed(2)}x | ${f.initMs.toFixed(1)} | ${f.baselineInitMs.toFixed(1)} | ${f.initRatio.toFixed(2)}x |`;
+  });
+  return [
+    `# Bench ${r.date} (${r.machine.cpus} cores, Node ${r.machine.node}, ${r.rounds} rounds)`,
+    '',
+    '| function | bytes | baseline bytes | size | cold load ms | baseline ms | load |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `Start-up (warm, median): ${r.startSeconds.toFixed(2)} s.`,
+    '',
+    '| budget | value | limit | |',
+    '|---|---|---|---|',
+    ...r.budgets.map((b) => `| ${b.name} | ${b.value.toFixed(2)} | ${b.limit} | ${b.ok ? 'ok' : '**missed**'} |`),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'boolean' } } });
+  const java = checkJava();
+  if (!java.ok) {
+    process.stderr.write(`${java.message}\n`);
+    process.exit(1);
+  }
+  const rounds = values.quick ? 5 : 15;
+  const work = mkdtempSync(path.join(tmpdir(), 'order-pipeline-bench-'));
+  try {
+    const say = (line: string) => process.stderr.write(`${line}\n`);
+    say('synthesizing...');
+    const assembly = path.join(work, 'cdk.out');
+    const deployed = synthesize(assembly);
+    const baselines = buildBaselines(path.join(work, 'baselines'));
+    say(`bundles: ${rounds} cold loads of each bundle and its baseline...`);
+    const functions = measureBundles(deployed, baselines, rounds);
+    say('start-up...');
+    const start = await startSeconds(assembly, work, values.quick ? 1 : 3);
+    const budgets = [
+      ...FUNCTION_NAMES.flatMap((n) => [
+        { name: `${n} bundle size / baseline`, value: functions[n].sizeRatio, limit: BUNDLE_BUDGET },
+        { name: `${n} cold load / baseline`, value: functions[n].initRatio, limit: BUNDLE_BUDGET },
+      ]),
+      { name: 'start-up seconds (warm)', value: start, limit: START_BUDGET_SECONDS },
+    ].map((b) => ({ ...b, ok: b.value <= b.limit }));
+    const date = new Date().toISOString().slice(0, 10);
+    const result: BenchResult = { date, machine: { cpus: cpus().length, node: process.versions.node }, rounds, functions, startSeconds: start, budgets };
+    const out = path.resolve(__dirname, 'results');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path.join(out, `${date}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(path.join(out, `${date}.md`), markdown(result));
+    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : markdown(result));
+    process.exitCode = budgets.every((b) => b.ok) ? 0 : 1;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+void main();
