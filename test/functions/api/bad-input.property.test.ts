@@ -19,11 +19,11 @@ import { DynamoDbStockRepository } from '../../../functions/adapters/dynamodb-st
 import { LocalTables } from '../../support/local-tables';
 import { ManualClock, RecordingPublisher } from '../../support/recording-publisher';
 import { T0, useLocalTables } from '../domain/fixtures';
-import { BAD_REQUESTS, BadRequest, Baseline } from './bad-requests';
+import { BAD_REQUESTS, BadRequest, Baseline, RouteWithInput } from './bad-requests';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_260_108);
 const TOTAL_RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
-const ROUTE_NAMES = Object.keys(ROUTES) as RouteName[];
+const ROUTE_NAMES = Object.keys(BAD_REQUESTS) as RouteWithInput[];
 const RUNS_PER_ROUTE = Math.ceil(TOTAL_RUNS / ROUTE_NAMES.length);
 /** Every this many requests, the tables are compared item by item with the baseline (besides the write count per request). */
 const COMPARE_EVERY = 1000;
