@@ -274,12 +274,10 @@ export interface components {
     headers: {
         /** @description The request's X-Correlation-Id, or else the request id */
         CorrelationId: string;
-        CorrelationIdIfFromTheFunction: string;
         /** @description The path of the created resource */
         Location: string;
         /** @description The stock level's version: If-Match of a replacing PUT */
         ETag: string;
-        IdempotentReplayed: "true";
         /** @description Seconds to wait before retrying the same request */
         RetryAfter: string;
     };
@@ -328,7 +326,7 @@ export interface operations {
             401: {
                 headers: {
                     "www-authenticate"?: string;
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -339,7 +337,7 @@ export interface operations {
             /** @description Forbidden: a customer listing another customer's orders. API Gateway: the signature is refused (IAM), or the token has none of the route scopes (JWT) */
             403: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -352,7 +350,7 @@ export interface operations {
             /** @description Internal error: the request could not be completed: it is safe to retry it as it was (the same Idempotency-Key). API Gateway: the function failed */
             500: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -384,7 +382,7 @@ export interface operations {
             201: {
                 headers: {
                     location: components["headers"]["Location"];
-                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
+                    "idempotent-replayed"?: "true";
                     "x-correlation-id": components["headers"]["CorrelationId"];
                     [name: string]: unknown;
                 };
@@ -406,7 +404,7 @@ export interface operations {
             401: {
                 headers: {
                     "www-authenticate"?: string;
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -417,7 +415,7 @@ export interface operations {
             /** @description Forbidden: a customer ordering for another customer. API Gateway: the signature is refused (IAM), or the token has none of the route scopes (JWT) */
             403: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -450,7 +448,7 @@ export interface operations {
             /** @description Internal error: the request could not be completed: it is safe to retry it as it was (the same Idempotency-Key). API Gateway: the function failed */
             500: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -498,7 +496,7 @@ export interface operations {
             401: {
                 headers: {
                     "www-authenticate"?: string;
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -522,7 +520,7 @@ export interface operations {
             /** @description Internal error: the request could not be completed: it is safe to retry it as it was (the same Idempotency-Key). API Gateway: the function failed */
             500: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -549,7 +547,7 @@ export interface operations {
             /** @description The cancelled order; a retry of a cancel answers it again and re-publishes its event */
             200: {
                 headers: {
-                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
+                    "idempotent-replayed"?: "true";
                     "x-correlation-id": components["headers"]["CorrelationId"];
                     [name: string]: unknown;
                 };
@@ -571,7 +569,7 @@ export interface operations {
             401: {
                 headers: {
                     "www-authenticate"?: string;
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -605,7 +603,7 @@ export interface operations {
             /** @description Internal error: the request could not be completed: it is safe to retry it as it was (the same Idempotency-Key). API Gateway: the function failed */
             500: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -617,7 +615,7 @@ export interface operations {
             503: {
                 headers: {
                     "retry-after": components["headers"]["RetryAfter"];
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -647,7 +645,7 @@ export interface operations {
             /** @description The PAID order; a retry with the same paymentId answers it again and re-publishes its event */
             200: {
                 headers: {
-                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
+                    "idempotent-replayed"?: "true";
                     "x-correlation-id": components["headers"]["CorrelationId"];
                     [name: string]: unknown;
                 };
@@ -669,7 +667,7 @@ export interface operations {
             401: {
                 headers: {
                     "www-authenticate"?: string;
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -680,7 +678,7 @@ export interface operations {
             /** @description Forbidden: a token without the payments or admin scope. API Gateway: the signature is refused (IAM), or the token has none of the route scopes (JWT) */
             403: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -723,7 +721,7 @@ export interface operations {
             /** @description Internal error: the request could not be completed: it is safe to retry it as it was (the same Idempotency-Key). API Gateway: the function failed */
             500: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -735,7 +733,7 @@ export interface operations {
             503: {
                 headers: {
                     "retry-after": components["headers"]["RetryAfter"];
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -783,7 +781,7 @@ export interface operations {
             401: {
                 headers: {
                     "www-authenticate"?: string;
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -794,7 +792,7 @@ export interface operations {
             /** @description Forbidden: a token without the admin scope. API Gateway: the signature is refused (IAM), or the token has none of the route scopes (JWT) */
             403: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -817,7 +815,7 @@ export interface operations {
             /** @description Internal error: the request could not be completed: it is safe to retry it as it was (the same Idempotency-Key). API Gateway: the function failed */
             500: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -883,7 +881,7 @@ export interface operations {
             401: {
                 headers: {
                     "www-authenticate"?: string;
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -894,7 +892,7 @@ export interface operations {
             /** @description Forbidden: a token without the admin scope. API Gateway: the signature is refused (IAM), or the token has none of the route scopes (JWT) */
             403: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -949,7 +947,7 @@ export interface operations {
             /** @description Internal error: the request could not be completed: it is safe to retry it as it was (the same Idempotency-Key). API Gateway: the function failed */
             500: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -983,7 +981,7 @@ export interface operations {
             200: {
                 headers: {
                     etag: components["headers"]["ETag"];
-                    "idempotent-replayed": components["headers"]["IdempotentReplayed"];
+                    "idempotent-replayed"?: "true";
                     "x-correlation-id": components["headers"]["CorrelationId"];
                     [name: string]: unknown;
                 };
@@ -1005,7 +1003,7 @@ export interface operations {
             401: {
                 headers: {
                     "www-authenticate"?: string;
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1016,7 +1014,7 @@ export interface operations {
             /** @description Forbidden: a token without the admin scope. API Gateway: the signature is refused (IAM), or the token has none of the route scopes (JWT) */
             403: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1069,7 +1067,7 @@ export interface operations {
             /** @description Internal error: the request could not be completed: it is safe to retry it as it was (the same Idempotency-Key). API Gateway: the function failed */
             500: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1081,7 +1079,7 @@ export interface operations {
             503: {
                 headers: {
                     "retry-after": components["headers"]["RetryAfter"];
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1129,7 +1127,7 @@ export interface operations {
             401: {
                 headers: {
                     "www-authenticate"?: string;
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1143,7 +1141,7 @@ export interface operations {
             /** @description Internal error: the request could not be completed: it is safe to retry it as it was (the same Idempotency-Key). API Gateway: the function failed */
             500: {
                 headers: {
-                    "x-correlation-id": components["headers"]["CorrelationIdIfFromTheFunction"];
+                    "x-correlation-id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
