@@ -75,3 +75,15 @@ test('the API function bundle carries the committed document, and neither zod-op
   const documentBytes = result.metafile.outputs[Object.keys(result.metafile.outputs)[0]].inputs[API_DOCUMENT_FILES.json].bytesInOutput;
   console.log(`API function bundle: ${(result.outputFiles[0].contents.length / 1024).toFixed(0)} KiB, of which the document ${(documentBytes / 1024).toFixed(1)} KiB`);
 });
+
+test("the README's typed client example is the code the pipeline e2e suite runs (and tsc checks)", () => {
+  const suite = committed('test/local/pipeline.e2e.test.ts');
+  const region = /\n( *)\/\/ README: typed client\n([\s\S]*?)\n *\/\/ README: end\n/.exec(suite);
+  expect(region).not.toBeNull();
+  const [, indent, code] = region!;
+  const example = code
+    .split('\n')
+    .map((line) => line.slice(indent.length))
+    .join('\n');
+  expect(committed('README.md')).toContain(`\`\`\`ts\n${example}\n\`\`\``);
+});
