@@ -25,10 +25,8 @@ function expectGenerated(file: string, generated: string): void {
   if (actual === generated) return;
   const [a, g] = [actual.split('\n'), generated.split('\n')];
   const line = a.findIndex((text, i) => text !== g[i]);
-  throw new Error(
-    `${file} is not what the code generates: run \`npm run openapi\` (and commit the result).\n` +
-      `First difference, line ${line + 1}:\n  committed: ${a[line] ?? '(end of file)'}\n  generated: ${g[line] ?? '(end of file)'}`,
-  );
+  const around = (lines: string[]) => lines.slice(Math.max(0, line - 2), line + 4).map((text, i) => `    ${Math.max(0, line - 2) + i + 1}: ${text}`).join('\n');
+  throw new Error(`${file} is not what the code generates: run \`npm run openapi\` (and commit the result).\n  committed:\n${around(a)}\n  generated:\n${around(g)}`);
 }
 
 const document = apiDocument();
