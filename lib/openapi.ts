@@ -120,8 +120,8 @@ function responses(route: RouteSpec): Record<string, ZodOpenApiResponseObject> {
 
 function operation(name: string, route: RouteSpec): ZodOpenApiOperationObject {
   const header: Record<string, z.ZodType> = {};
-  for (const [name, required] of Object.entries({ ...route.headers, 'X-Correlation-Id': false }) as [keyof typeof REQUEST_HEADERS, boolean][]) {
-    header[name] = required ? REQUEST_HEADERS[name] : REQUEST_HEADERS[name].optional();
+  for (const [headerName, required] of Object.entries({ ...route.headers, 'X-Correlation-Id': false }) as [keyof typeof REQUEST_HEADERS, boolean][]) {
+    header[headerName] = required ? REQUEST_HEADERS[headerName] : REQUEST_HEADERS[headerName].optional();
   }
   return {
     operationId: name,

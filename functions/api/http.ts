@@ -59,7 +59,7 @@ export type ProblemStatus = keyof typeof PROBLEMS;
 
 type ProblemExtra = Omit<ProblemBody, 'type' | 'title' | 'status' | 'detail'>;
 
-export function problem(status: ProblemStatus, detail: string, extra: ProblemExtra, headers: Record<string, string> = {}): Response {
+export function problem(status: ProblemStatus, detail: string, extra: ProblemExtra, headers: Partial<Record<ResponseHeader, string>> = {}): Response {
   const body: ProblemBody = { type: 'about:blank', title: PROBLEMS[status].title, status, detail, ...extra };
   return { statusCode: status, headers: { 'content-type': 'application/problem+json', ...headers }, body: JSON.stringify(body) };
 }
