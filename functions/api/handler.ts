@@ -4,7 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { Caller, isAdmin } from '../domain/caller';
+import { Caller } from '../domain/caller';
 import { ForbiddenError } from '../domain/errors';
 import { cancelOrder, confirmPayment, getOrder, listOrders, OrderDeps, placeOrder } from '../domain/orders';
 import { adjustStock, getStock, setStock } from '../domain/inventory';
@@ -17,7 +17,9 @@ import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { ENV, requireEnv } from '../shared/env';
 import { logger, metrics, METRIC } from '../shared/observability';
 import { callerOf, correlationIdOf, errorResponse, etagOf, header, ifMatchVersion, json, parseBody, problem, Response } from './http';
-import { ROUTES, RouteName, routeKey } from './routes';
+import { Reply, ROUTES, RouteName, RouteSpec, routeKey } from './routes';
+// The committed document (npm run openapi writes it; a test holds it to the code): zod-openapi stays out of this bundle.
+import apiDocument from '../../docs/openapi.json';
 
 export interface ApiDeps extends OrderDeps {
   stock: StockRepository;
@@ -31,20 +33,26 @@ interface Request {
   deps: ApiDeps;
 }
 
-const requireAdmin = (caller: Caller) => {
-  if (!isAdmin(caller)) throw new ForbiddenError('inventory routes need the admin scope');
-};
+/**
+ * A route's scopes, as its JWT authorizer requires them on AWS: a customer needs one of them. A service (IAM-signed)
+ * is trusted with every route.
+ */
+function requireScopes(route: RouteSpec, caller: Caller): void {
+  if (caller.kind === 'customer' && route.scopes.length && !route.scopes.some((scope) => caller.scopes.includes(scope))) {
+    throw new ForbiddenError(`${routeKey(route)} needs one of the scopes ${route.scopes.join(', ')}`);
+  }
+}
 
 // HTTP APIs (and the local runtime) deliver path parameters already percent-decoded: decoding again would turn a
 // literal `%2B` into `+` and make a sku containing `%` a URIError (500).
 const param = (r: Request, name: string) => r.event.pathParameters?.[name] ?? '';
 
-const ACTIONS: Record<RouteName, (r: Request) => Promise<Response>> = {
+const ACTIONS: { [N in RouteName]: (r: Request) => Promise<Reply<N>> } = {
   async placeOrder(r) {
     const result = await placeOrder(
       {
         caller: r.caller,
-        idempotencyKey: header(r.event, 'idempotency-key'),
+        idempotencyKey: header(r.event, 'Idempotency-Key'),
         body: parseBody(r.event),
         correlationId: r.correlationId,
       },
@@ -57,59 +65,66 @@ const ACTIONS: Record<RouteName, (r: Request) => Promise<Response>> = {
     } else {
       logger.info('order request replayed');
     }
-    const headers: Record<string, string> = { location: `/orders/${result.order.orderId}` };
-    if (result.replayed) headers['idempotent-replayed'] = 'true';
-    return json(201, orderView(result.order), headers);
+    return { status: 201, body: orderView(result.order), headers: { location: `/orders/${result.order.orderId}`, ...replayedHeader(result.replayed) } };
   },
   async listOrders(r) {
     const q = r.event.queryStringParameters ?? {};
     const page = await listOrders({ customerId: q.customerId, limit: q.limit, nextToken: q.nextToken }, r.caller, r.deps);
-    return json(200, { items: page.orders.map(orderView), ...(page.cursor ? { nextToken: page.cursor } : {}) });
+    return { status: 200, body: { items: page.orders.map(orderView), ...(page.cursor ? { nextToken: page.cursor } : {}) } };
   },
   async getOrder(r) {
-    return json(200, orderView(await getOrder(param(r, 'orderId'), r.caller, r.deps)));
+    return { status: 200, body: orderView(await getOrder(param(r, 'orderId'), r.caller, r.deps)) };
   },
   async cancelOrder(r) {
     const orderId = param(r, 'orderId');
     logger.appendKeys({ orderId });
     const { order, replayed } = await cancelOrder(orderId, r.caller, r.deps);
     logger.info(replayed ? 'cancel replayed: event re-published' : 'order cancelled');
-    return json(200, orderView(order), replayed ? { 'idempotent-replayed': 'true' } : {});
+    return { status: 200, body: orderView(order), headers: replayedHeader(replayed) };
   },
   async confirmPayment(r) {
     const orderId = param(r, 'orderId');
     logger.appendKeys({ orderId });
     const { order, replayed } = await confirmPayment(orderId, parseBody(r.event), r.caller, r.deps);
     logger.info(replayed ? 'payment confirmation replayed: event re-published' : 'order paid');
-    return json(200, orderView(order), replayed ? { 'idempotent-replayed': 'true' } : {});
+    return { status: 200, body: orderView(order), headers: replayedHeader(replayed) };
   },
   async setStock(r) {
-    requireAdmin(r.caller);
     const { level, created } = await setStock(param(r, 'sku'), parseBody(r.event), ifMatchVersion(r.event), r.deps.stock);
-    return stockAnswer(created ? 201 : 200, level, created ? { location: `/inventory/${encodeURIComponent(level.sku)}` } : {});
+    const etag = { etag: etagOf(level.version) };
+    if (!created) return { status: 200, body: stockView(level), headers: etag };
+    return { status: 201, body: stockView(level), headers: { ...etag, location: `/inventory/${encodeURIComponent(level.sku)}` } };
   },
   async getStock(r) {
-    requireAdmin(r.caller);
-    return stockAnswer(200, await getStock(param(r, 'sku'), r.deps.stock));
+    const level = await getStock(param(r, 'sku'), r.deps.stock);
+    return { status: 200, body: stockView(level), headers: { etag: etagOf(level.version) } };
   },
   async adjustStock(r) {
-    requireAdmin(r.caller);
     const { level, replayed } = await adjustStock(
-      { caller: r.caller, sku: param(r, 'sku'), idempotencyKey: header(r.event, 'idempotency-key'), body: parseBody(r.event) },
+      { caller: r.caller, sku: param(r, 'sku'), idempotencyKey: header(r.event, 'Idempotency-Key'), body: parseBody(r.event) },
       { stock: r.deps.stock, clock: r.deps.clock },
     );
     logger.info(replayed ? 'stock adjustment replayed' : 'stock adjusted', { sku: level.sku });
-    return stockAnswer(200, level, replayed ? { 'idempotent-replayed': 'true' } : {});
+    return { status: 200, body: stockView(level), headers: { etag: etagOf(level.version), ...replayedHeader(replayed) } };
+  },
+  async getApiDocument() {
+    return { status: 200, body: apiDocument };
   },
 };
 
-/** A stock level, with its version as the ETag a replacing PUT sends back in If-Match. */
-function stockAnswer(status: number, level: StockLevel, headers: Record<string, string> = {}): Response {
-  const { sku, available, reserved, sold } = level;
-  return json(status, { sku, available, reserved, sold }, { etag: etagOf(level.version), ...headers });
-}
+const replayedHeader = (replayed: boolean) => (replayed ? { 'idempotent-replayed': 'true' } : {});
 
-const BY_ROUTE_KEY = new Map(Object.entries(ROUTES).map(([name, route]) => [routeKey(route), ACTIONS[name as RouteName]]));
+/** A stock level as the API shows it; its version travels as the ETag a replacing PUT sends back in If-Match. */
+const stockView = ({ sku, available, reserved, sold }: StockLevel) => ({ sku, available, reserved, sold });
+
+type AnyReply = { [N in RouteName]: Reply<N> }[RouteName];
+const BY_ROUTE_KEY = new Map(
+  (Object.keys(ROUTES) as RouteName[]).map((name) => {
+    const route: RouteSpec = ROUTES[name];
+    const action = ACTIONS[name] as (r: Request) => Promise<AnyReply>;
+    return [routeKey(route), { route, action }];
+  }),
+);
 
 export function makeApiHandler(deps: () => ApiDeps) {
   return async (event: APIGatewayProxyEventV2, context: Context): Promise<Response> => {
@@ -117,11 +132,12 @@ export function makeApiHandler(deps: () => ApiDeps) {
     logger.appendKeys({ correlationId, routeKey: event.routeKey });
     const instance = event.rawPath;
     try {
-      const action = BY_ROUTE_KEY.get(event.routeKey);
-      if (!action) return problem(404, 'Not found', `no route ${event.routeKey}`, { instance }, { 'x-correlation-id': correlationId });
-      const response = await action({ event, context, caller: callerOf(event), correlationId, deps: deps() });
-      response.headers['x-correlation-id'] = correlationId;
-      return response;
+      const entry = BY_ROUTE_KEY.get(event.routeKey);
+      if (!entry) return problem(404, `no route ${event.routeKey}`, { instance }, { 'x-correlation-id': correlationId });
+      const caller = callerOf(event);
+      requireScopes(entry.route, caller);
+      const reply = await entry.action({ event, context, caller, correlationId, deps: deps() });
+      return json(reply.status, reply.body, { ...reply.headers, 'x-correlation-id': correlationId });
     } catch (error) {
       const answer = errorResponse(error, instance);
       if (answer) {
@@ -130,7 +146,7 @@ export function makeApiHandler(deps: () => ApiDeps) {
         return answer;
       }
       logger.error('request failed', error as Error);
-      return problem(500, 'Internal error', 'the request could not be completed; it is safe to retry with the same Idempotency-Key', { instance }, { 'x-correlation-id': correlationId });
+      return problem(500, 'the request could not be completed; it is safe to retry with the same Idempotency-Key', { instance }, { 'x-correlation-id': correlationId });
     } finally {
       logger.removeKeys(['orderId', 'correlationId', 'routeKey']);
     }

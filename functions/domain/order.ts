@@ -1,4 +1,5 @@
 /** The order aggregate: its statuses, its shape, and the transitions the saga may make. */
+import type { OrderView } from './schemas';
 
 export const ORDER_STATUSES = ['PENDING', 'RESERVED', 'PAID', 'REJECTED', 'CANCELLED', 'NEEDS_ATTENTION'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -24,8 +25,10 @@ export interface OrderLine {
   quantity: number;
 }
 
-export type RejectionReason = 'OUT_OF_STOCK' | 'UNKNOWN_SKU';
-export type CancellationReason = 'CUSTOMER' | 'PAYMENT_TIMEOUT';
+export const REJECTION_REASONS = ['OUT_OF_STOCK', 'UNKNOWN_SKU'] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+export const CANCELLATION_REASONS = ['CUSTOMER', 'PAYMENT_TIMEOUT'] as const;
+export type CancellationReason = (typeof CANCELLATION_REASONS)[number];
 
 export interface Order {
   orderId: string;
@@ -65,10 +68,10 @@ export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return TRANSITIONS[to].includes(from);
 }
 
-/** The order as the API shows it: internal bookkeeping stays inside. */
-export function orderView(order: Order): Order {
+/** The order as the API shows it (orderViewSchema): internal bookkeeping stays inside. */
+export function orderView(order: Order): OrderView {
   const { orderId, customerId, status, items, createdAt, updatedAt, statusChangedAt } = order;
-  const view: Order = { orderId, customerId, status, items, createdAt, updatedAt, statusChangedAt };
+  const view: OrderView = { orderId, customerId, status, items, createdAt, updatedAt, statusChangedAt };
   if (order.paymentDeadline) view.paymentDeadline = order.paymentDeadline;
   if (order.paymentId) view.paymentId = order.paymentId;
   if (order.rejection) view.rejection = order.rejection;

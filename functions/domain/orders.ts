@@ -2,10 +2,10 @@
 import { createHash } from 'node:crypto';
 import { Caller, canConfirmPayments, idempotencyScope, mayActFor } from './caller';
 import { ContentionError, ForbiddenError, IdempotencyKeyReusedError, NotFoundError, Problem, StateConflictError, ValidationError } from './errors';
-import { canTransition, ORDER_LIMITS, TRANSITIONS } from './order';
+import { canTransition, TRANSITIONS } from './order';
 import { Clock, EventPublisher, OrderPage, OrderRepository, PublishError, StoredOrder, TransitionRequest, TransitionResult } from './ports';
 import { eventForStatus } from './status-events';
-import { customerIdSchema, idempotencyKeySchema, orderIdSchema, paymentSchema, placeOrderSchema, toProblems } from './schemas';
+import { customerIdSchema, idempotencyKeySchema, orderIdSchema, pageLimitSchema, paymentSchema, placeOrderSchema, toProblems } from './schemas';
 
 export interface OrderDeps {
   orders: OrderRepository;
@@ -101,15 +101,11 @@ export async function listOrders(
     const parsed = customerIdSchema.safeParse(customerId, { reportInput: true });
     if (!parsed.success) problems.push(...toProblems(parsed.error, 'customerId'));
   }
-  const { default: defaultLimit, max } = ORDER_LIMITS.listPageSize;
-  // Decimal digits only: Number() would also read ' 5', '1e1' and '0x10'.
-  const limit = query.limit === undefined ? defaultLimit : /^[0-9]+$/.test(query.limit) ? Number(query.limit) : NaN;
-  if (!Number.isInteger(limit) || limit < 1 || limit > max) {
-    problems.push({ field: 'limit', message: `limit must be an integer from 1 to ${max}` });
-  }
-  if (problems.length) throw new ValidationError(problems);
+  const limit = pageLimitSchema.safeParse(query.limit, { reportInput: true });
+  if (!limit.success) problems.push(...toProblems(limit.error, 'limit'));
+  if (problems.length || !limit.success) throw new ValidationError(problems);
   if (!mayActFor(caller, customerId!)) throw new ForbiddenError(`customer ${customerId} is not the authenticated customer`);
-  return deps.orders.listByCustomer(customerId!, limit, query.nextToken);
+  return deps.orders.listByCustomer(customerId!, limit.data, query.nextToken);
 }
 
 export interface ChangeResult {

@@ -17,6 +17,8 @@ import { LOCAL_AUDIENCE, LOCAL_ISSUER_URL } from '../../local/issuer/local-issue
 import { LocalRuntime, startRuntime } from '../../local/runtime';
 import { e2eAssembly } from '../support/e2e-assembly';
 import { eventually } from '../support/eventually';
+import { request } from '../support/api-client';
+import { checkedAnswers, checkedSummary, violations } from '../support/api-contract';
 
 jest.setTimeout(120_000);
 
@@ -33,14 +35,10 @@ async function mint(body: Record<string, unknown>): Promise<string> {
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
+/** A request with a token; its answer is held to docs/openapi.json, API Gateway's own answers included (test/support/api-client.ts). */
 async function http(method: string, route: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(new URL(route.replace(/^\//, ''), api), {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, contentType: response.headers.get('content-type'), body: text ? JSON.parse(text) : undefined };
+  const answer = await request(api, method, route, { body, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
+  return { status: answer.status, contentType: answer.contentType, body: answer.body };
 }
 
 let keySeq = 0;
@@ -147,4 +145,10 @@ test('expired, foreign-signed, wrong-audience and missing tokens are 401 from th
     expect(await http(method, route, noSubject)).toMatchObject({ status: 401, contentType: 'application/problem+json', body: { title: 'Unauthenticated' } });
   }
   expect(logLines.some((l) => /-> 401 .*authorizer: the token has expired/.test(l))).toBe(true);
+});
+
+test('every answer this suite received, the authorizer\'s included, is one docs/openapi.json describes', () => {
+  console.log(checkedSummary('jwt e2e'));
+  expect(violations).toEqual([]);
+  expect(Object.keys(checkedAnswers()).length).toBeGreaterThan(0);
 });

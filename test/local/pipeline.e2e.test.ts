@@ -2,7 +2,7 @@
  * End to end through the local runtime: the synthesized stack (bundled functions, rules, queues with redrive,
  * the sweep state machine and its schedule) driven through the HTTP API and the AWS SDK only.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -24,6 +24,8 @@ import { CONSUMERS } from '../../lib/config';
 import { LocalRuntime, startRuntime } from '../../local/runtime';
 import { eventually } from '../support/eventually';
 import { E2E_CONTEXT, e2eAssembly } from '../support/e2e-assembly';
+import { call, request } from '../support/api-client';
+import { checkedAnswers, checkedSummary, DOCUMENTED_OPERATIONS, violations } from '../support/api-contract';
 
 jest.setTimeout(120_000);
 
@@ -58,15 +60,8 @@ function output(key: string): string {
   return runtime.outputs[runtime.stackName][key];
 }
 
-async function http(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(new URL(route.replace(/^\//, ''), api), {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-}
+/** A request to the API; its answer is held to docs/openapi.json (test/support/api-client.ts). */
+const http = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) => request(api, method, route, { body, headers });
 
 let keySeq = 0;
 async function placeOrder(customerId: string, items: { sku: string; quantity: number }[]) {
@@ -224,6 +219,25 @@ test('stock: PUT creates, replaces only with the ETag read (412 when stale, 428 
   expect(again.headers.get('idempotent-replayed')).toBe('true');
 });
 
+test('GET /openapi.json serves the committed document; a client typed by it (docs/openapi.d.ts) places and lists orders', async () => {
+  const served = await call(api, 'get', '/openapi.json');
+  expect(served).toEqual({ status: 200, body: JSON.parse(readFileSync(path.join(__dirname, '../../docs/openapi.json'), 'utf8')) });
+
+  // README: typed client
+  const placed = await call(api, 'post', '/orders', {
+    headers: { 'Idempotency-Key': 'typed-1' },
+    body: { customerId: 'c-typed', items: [{ sku: 'e2e-typed', quantity: 2 }] },
+  });
+  if (placed.status === 400) throw new Error(placed.body.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+  if (placed.status !== 201) throw new Error(`the order was refused: ${placed.status}`);
+  const page = await call(api, 'get', '/orders', { query: { customerId: 'c-typed', limit: 10 } });
+  const orderIds = page.status === 200 ? page.body.items.map((order) => order.orderId) : [];
+  // README: end
+
+  expect(placed.body).toMatchObject({ customerId: 'c-typed', status: 'PENDING' });
+  expect([page.status, orderIds]).toEqual([200, [placed.body.orderId]]);
+});
+
 test('out of stock: REJECTED with the stock intact', async () => {
   await setStock('e2e-scarce', 1);
   const orderId = await placeOrder('c-scarce', [{ sku: 'e2e-scarce', quantity: 2 }]);
@@ -374,12 +388,11 @@ test('a restart on the same data directory loses nothing: tables and queued mess
   let second: LocalRuntime | undefined;
   try {
     const base = first.outputs[first.stackName].ApiUrl;
-    const call = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) =>
-      fetch(new URL(route, base), { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }));
-    expect((await call('PUT', 'inventory/e2e-restart', { available: 4 })).status).toBe(201);
-    const placed = await call('POST', 'orders', { customerId: 'c-restart', items: [{ sku: 'e2e-restart', quantity: 1 }] }, { 'idempotency-key': 'restart-1' });
+    const send = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) => request(base, method, route, { body, headers });
+    expect((await send('PUT', 'inventory/e2e-restart', { available: 4 })).status).toBe(201);
+    const placed = await send('POST', 'orders', { customerId: 'c-restart', items: [{ sku: 'e2e-restart', quantity: 1 }] }, { 'idempotency-key': 'restart-1' });
     expect(placed.status).toBe(201);
-    await eventually(async () => expect((await call('GET', `orders/${placed.body.orderId}`)).body.status).toBe('RESERVED'));
+    await eventually(async () => expect((await send('GET', `orders/${placed.body.orderId}`)).body.status).toBe('RESERVED'));
     const { dlq } = consumerQueues('notification');
     const dlqUrl = `${first.endpoints.aws}/000000000000/${dlq}`;
     const firstSqs = new SQSClient({ endpoint: first.endpoints.aws, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -390,11 +403,11 @@ test('a restart on the same data directory loses nothing: tables and queued mess
 
     second = await start();
     const base2 = second.outputs[second.stackName].ApiUrl;
-    const order = await fetch(new URL(`orders/${placed.body.orderId}`, base2)).then((r) => r.json());
+    const order = (await request(base2, 'GET', `orders/${placed.body.orderId}`)).body;
     expect(order).toMatchObject({ orderId: placed.body.orderId, status: 'RESERVED' });
-    expect(await fetch(new URL('inventory/e2e-restart', base2)).then((r) => r.json())).toMatchObject({ available: 3, reserved: 1 });
+    expect((await request(base2, 'GET', 'inventory/e2e-restart')).body).toMatchObject({ available: 3, reserved: 1 });
     // The relay's stream position survived too: the events of before the restart are not published again.
-    const payment = await fetch(new URL(`orders/${placed.body.orderId}/payment`, base2), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ paymentId: 'p-restart' }) });
+    const payment = await request(base2, 'POST', `orders/${placed.body.orderId}/payment`, { body: { paymentId: 'p-restart' } });
     expect(payment.status).toBe(200);
     const secondSqs = new SQSClient({ endpoint: second.endpoints.aws, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     const { Attributes } = await secondSqs.send(new GetQueueAttributesCommand({ QueueUrl: `${second.endpoints.aws}/000000000000/${dlq}`, AttributeNames: ['ApproximateNumberOfMessages'] }));
@@ -479,4 +492,12 @@ test('the suite ran under its mild fault profile: every injected fault counted b
   expect(counts.total).toBeGreaterThan(0);
   expect(Object.keys(counts.byKind).every((kind) => (MILD_FAULTS as readonly string[]).includes(kind))).toBe(true);
   expect(logLines.filter((l) => / fault {4}/.test(l))).toHaveLength(counts.total);
+});
+
+test('every answer this suite received is one docs/openapi.json describes, and every documented operation answered', () => {
+  console.log(checkedSummary('pipeline e2e'));
+  // Also the violations a retry loop (eventually) swallowed.
+  expect(violations).toEqual([]);
+  const checked = checkedAnswers();
+  expect(DOCUMENTED_OPERATIONS.filter((operation) => !checked[operation])).toEqual([]);
 });

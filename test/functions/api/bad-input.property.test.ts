@@ -1,7 +1,8 @@
 /**
  * Bad input, 10,000 requests: fast-check generates requests to every route, each broken in one known way
  * (bad-requests.ts), and the real API handler answers them over DynamoDB Local. Every answer must be the 4xx the
- * defect calls for, as application/problem+json naming the problem; never a 5xx; nothing written, nothing published.
+ * defect calls for, as application/problem+json naming the problem, one docs/openapi.json documents for the route;
+ * never a 5xx; nothing written, nothing published.
  *
  * Seeded: FUZZ_SEED=<n> replays a run (a failure prints its seed and path), FUZZ_RUNS=<n> changes the total.
  */
@@ -19,11 +20,12 @@ import { DynamoDbStockRepository } from '../../../functions/adapters/dynamodb-st
 import { LocalTables } from '../../support/local-tables';
 import { ManualClock, RecordingPublisher } from '../../support/recording-publisher';
 import { T0, useLocalTables } from '../domain/fixtures';
-import { BAD_REQUESTS, BadRequest, Baseline } from './bad-requests';
+import { BAD_REQUESTS, BadRequest, Baseline, RouteWithInput } from './bad-requests';
+import { checkAnswer, checkedSummary } from '../../support/api-contract';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_260_108);
 const TOTAL_RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
-const ROUTE_NAMES = Object.keys(ROUTES) as RouteName[];
+const ROUTE_NAMES = Object.keys(BAD_REQUESTS) as RouteWithInput[];
 const RUNS_PER_ROUTE = Math.ceil(TOTAL_RUNS / ROUTE_NAMES.length);
 /** Every this many requests, the tables are compared item by item with the baseline (besides the write count per request). */
 const COMPARE_EVERY = 1000;
@@ -98,6 +100,11 @@ async function check(bad: BadRequest): Promise<void> {
   const fail = (why: string) => {
     throw new Error(`${why}\n  request: ${summary(bad)}\n  answer: ${JSON.stringify(answer).slice(0, 600)}`);
   };
+  try {
+    checkAnswer(bad.routeKey, { status: response.statusCode, header: (name) => response.headers[name.toLowerCase()], body: response.body ?? '' });
+  } catch (error) {
+    fail((error as Error).message);
+  }
   if (response.statusCode >= 500) fail('a 5xx');
   if (response.statusCode !== bad.expect.status) fail(`status ${response.statusCode}, not ${bad.expect.status}`);
   if (answer.contentType !== 'application/problem+json' || body?.status !== response.statusCode) fail('not a problem+json answer');
@@ -173,6 +180,7 @@ afterAll(() => {
   const sorted = (m: Map<string | number, number>) => Object.fromEntries([...m].sort(([a], [b]) => String(a).localeCompare(String(b))));
   const seconds = (n: number) => (n / 1000).toFixed(1);
   console.log(`bad input: ${requests} requests (seed ${SEED}) in ${seconds(spent.wallMs)} s (${seconds(spent.cpu / 1000)} s CPU), by status ${JSON.stringify(sorted(byStatus))}\nby defect ${JSON.stringify(sorted(byDefect))}`);
+  console.log(checkedSummary('bad input'));
 });
 
 describe.each(ROUTE_NAMES.map((name, i) => [name, i] as const))('%s', (name, i) => {

@@ -13,6 +13,8 @@ import {
 } from '../shared/fixtures';
 
 import { PUT_EVENTS_ATTEMPTS } from '../../../functions/adapters/eventbridge-publisher';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -27,6 +29,7 @@ import { StoredOrder } from '../../../functions/domain/ports';
 import { eventForStatus } from '../../../functions/domain/status-events';
 import { ADJUSTMENT_RECORD_TTL_SECONDS } from '../../../functions/adapters/dynamodb-stock-repository';
 import { IDEMPOTENCY_TABLE, ORDERS_TABLE } from '../../../functions/adapters/table-schema';
+import { checkAnswer, checkedSummary } from '../../support/api-contract';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -38,8 +41,10 @@ const ITEMS = [
   { sku: 'sku-pear', quantity: 1 },
 ];
 
+/** One request to the handler; its answer must be one docs/openapi.json describes for the route (api-contract.ts). */
 async function call(request: HttpRequest) {
   const response = await handler(httpEvent(request), lambdaContext('order-api'));
+  checkAnswer(request.routeKey, { status: response.statusCode, header: (name) => response.headers[name.toLowerCase()], body: response.body ?? '' });
   return { ...response, json: response.body ? JSON.parse(response.body) : undefined };
 }
 
@@ -105,6 +110,8 @@ beforeEach(() => {
   ddb.reset();
   eventBridge.reset();
 });
+
+afterAll(() => console.log(checkedSummary('handler tests')));
 
 /** Places one order successfully and returns what was written, so replays can answer with the same record. */
 async function placeOnce(key = 'key-1'): Promise<Record<string, unknown>> {
@@ -1038,9 +1045,25 @@ describe('inventory routes: authorization', () => {
   });
 });
 
+describe('GET /openapi.json', () => {
+  test('200 with the committed OpenAPI document, read from nothing', async () => {
+    const response = await call({ routeKey: ROUTE.getApiDocument, headers: { 'x-correlation-id': 'trace-doc' } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json).toEqual(JSON.parse(readFileSync(path.join(__dirname, '../../../docs/openapi.json'), 'utf8')));
+    expect(response.headers['x-correlation-id']).toBe('trace-doc');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  test('a token without a subject is refused here too: no route is open', async () => {
+    expect((await call({ routeKey: ROUTE.getApiDocument, authorizer: { jwt: { claims: {}, scopes: null } } })).statusCode).toBe(401);
+  });
+});
+
 describe('routing and correlation', () => {
   test('an unknown route key: 404 problem', async () => {
-    const response = await call({ routeKey: 'DELETE /orders/{orderId}', pathParameters: { orderId: 'ord_abc' }, headers: { 'x-correlation-id': 'trace-404' } });
+    // Not through call(): no such operation is documented (API Gateway routes no such request to the function).
+    const raw = await handler(httpEvent({ routeKey: 'DELETE /orders/{orderId}', pathParameters: { orderId: 'ord_abc' }, headers: { 'x-correlation-id': 'trace-404' } }), lambdaContext('order-api'));
+    const response = { ...raw, json: JSON.parse(raw.body!) };
     expect(response.statusCode).toBe(404);
     expect(response.headers['content-type']).toBe('application/problem+json');
     expect(response.headers['x-correlation-id']).toBe('trace-404');

@@ -39,8 +39,8 @@ describe('callerOf', () => {
 describe('request helpers', () => {
   test('headers are found whatever their case', () => {
     const event = httpEvent({ routeKey: 'POST /orders', headers: { 'IDEMPOTENCY-KEY': 'k1' } });
-    expect(header(event, 'idempotency-key')).toBe('k1');
-    expect(header(event, 'x-missing')).toBeUndefined();
+    expect(header(event, 'Idempotency-Key')).toBe('k1');
+    expect(header(event, 'If-Match')).toBeUndefined();
   });
 
   test('the correlation id: a sane caller-supplied one, else the API Gateway request id', () => {
