@@ -13,7 +13,7 @@ const USAGE = `Usage: npm run chaos -- [options]
   --orders N            orders to place (default 2000)
   --fault-rate P        every fault kind at this rate, 0..1 (default 0.1)
   --seed S              the workload's and the faults' seed, an integer (default 1)
-  --orders-per-second R the load's rate (default 20)
+  --orders-per-second R the load's rate (default 3: what a 2-core machine keeps up with under every fault at 10%)
   --no-kill             no kill -9 half-way through the load
   --settle-timeout S    seconds to wait for nothing to move after the load (default 600)
   --assembly DIR        run this cloud assembly instead of synthesizing one (synth with the chaos context)
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     orders: number('orders', parsed.orders, 2000, (n) => Number.isInteger(n) && n > 0),
     faultRate: number('fault-rate', parsed['fault-rate'], 0.1, (n) => n >= 0 && n <= 1),
     seed: number('seed', parsed.seed, 1, Number.isInteger),
-    ordersPerSecond: number('orders-per-second', parsed['orders-per-second'], 20, (n) => n > 0),
+    ordersPerSecond: number('orders-per-second', parsed['orders-per-second'], 3, (n) => n > 0),
     kill: !parsed['no-kill'],
     settleTimeoutSeconds: number('settle-timeout', parsed['settle-timeout'], 600, (n) => n > 0),
     ...(parsed.assembly ? { assembly: parsed.assembly } : {}),
