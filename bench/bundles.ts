@@ -1,7 +1,7 @@
 /**
  * Bundles against their baselines (issue 10, item 1). For each function: the bundle CDK ships (from the synthesized
  * assembly) and a baseline bundle holding only the AWS SDK clients that function's access map says it calls
- * (lib/function-access.ts), with the commands it sends, built by esbuild with the same settings (BUNDLING). Figures:
+ * (lib/function-access.ts), with the commands it sends, built by esbuild with the same settings (ESBUILD_OPTIONS). Figures:
  * bytes, and cold load: a fresh Node process requiring the bundle with the function's own NODE_OPTIONS (time from
  * before require to after it, measured inside the process), baseline and bundle in alternating rounds, medians.
  *
@@ -12,8 +12,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { Access, FunctionName, FUNCTION_NAMES, functionAccess } from '../lib/function-access';
-import { BUNDLING } from '../lib/pipeline-function';
-import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { ESBUILD_OPTIONS } from '../lib/pipeline-function';
 import { median } from './stats';
 
 /** The issue's budget: a bundle at most 1.25x its baseline, in bytes and in cold load time. */
@@ -90,12 +89,7 @@ export function buildBaselines(dir: string, channel: 'table' | 'sns' = 'table'):
     buildSync({
       entryPoints: [src],
       outfile: out[name],
-      bundle: true,
-      platform: 'node',
-      minify: BUNDLING.minify,
-      sourcemap: BUNDLING.sourceMap,
-      target: BUNDLING.target,
-      format: BUNDLING.format === OutputFormat.CJS ? 'cjs' : 'esm',
+      ...ESBUILD_OPTIONS,
       // Resolved from this repository's node_modules, as the functions' own bundles are.
       absWorkingDir: path.resolve(__dirname, '..'),
       nodePaths: [path.resolve(__dirname, '..', 'node_modules')],

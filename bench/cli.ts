@@ -3,17 +3,17 @@
  * run (absolute times on a shared machine drift). Writes bench/results/<date>.json and <date>.md; exits 1 when a
  * budget is missed. Sections so far: bundles (size and cold load per function) and start-up (the runtime to ready).
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildApp } from '../lib/app-builder';
 import { FUNCTION_NAMES, FunctionName } from '../lib/function-access';
 import { readCloudAssembly } from '../local/assembly/cloud-assembly';
 import { checkJava } from '../local/requirements';
 import { startRuntimeProcess } from '../local/runtime-process';
+import { synthesizeStack } from '../local/synth';
 import { BUNDLE_BUDGET, BundleFigures, buildBaselines, DeployedBundle, measureBundles } from './bundles';
 import { median } from './stats';
 
@@ -29,10 +29,9 @@ interface BenchResult {
   budgets: { name: string; value: number; limit: number; ok: boolean }[];
 }
 
-function synthesize(outdir: string): Record<FunctionName, DeployedBundle> {
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-  const stack = buildApp(app);
-  app.synth();
+/** Each function's deployed bundle, from an assembly synthesized as `npm start` does. */
+function deployedBundles(outdir: string): Record<FunctionName, DeployedBundle> {
+  const { stack } = synthesizeStack({ outdir, context: {} });
   const [artifact] = readCloudAssembly(outdir);
   const deployed = {} as Record<FunctionName, DeployedBundle>;
   for (const name of FUNCTION_NAMES) {
@@ -93,7 +92,7 @@ async function main(): Promise<void> {
     const say = (line: string) => process.stderr.write(`${line}\n`);
     say('synthesizing...');
     const assembly = path.join(work, 'cdk.out');
-    const deployed = synthesize(assembly);
+    const deployed = deployedBundles(assembly);
     const baselines = buildBaselines(path.join(work, 'baselines'));
     say(`bundles: ${rounds} cold loads of each bundle and its baseline...`);
     const functions = measureBundles(deployed, baselines, rounds);

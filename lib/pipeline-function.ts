@@ -33,6 +33,16 @@ export interface PipelineFunctionProps {
  */
 export const BUNDLING = { minify: true, sourceMap: false, target: 'node24', format: OutputFormat.CJS } as const;
 
+/** BUNDLING as esbuild's own build options: what a test or the bench bundles a handler with, as CDK does. */
+export const ESBUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  minify: BUNDLING.minify,
+  sourcemap: BUNDLING.sourceMap,
+  target: BUNDLING.target,
+  format: BUNDLING.format === OutputFormat.CJS ? 'cjs' : 'esm',
+} as const;
+
 export class PipelineFunction extends NodejsFunction {
   /** The handler's source file. */
   readonly entryPath: string;

@@ -2,11 +2,22 @@
 import { App } from 'aws-cdk-lib';
 import { rmSync } from 'node:fs';
 import { buildApp } from '../lib/app-builder';
+import { OrderPipelineStack } from '../lib/order-pipeline-stack';
 
-export function synthesize(options: { outdir: string; context: Record<string, string> }): string {
+export interface SynthOptions {
+  outdir: string;
+  context: Record<string, string>;
+}
+
+/** The assembly's directory and the stack it was synthesized from (for what only the constructs know, e.g. which function is which). */
+export function synthesizeStack(options: SynthOptions): { directory: string; stack: OrderPipelineStack } {
   rmSync(options.outdir, { recursive: true, force: true });
   // Asset metadata names each function's bundle directory (the CDK CLI turns it on the same way).
   const app = new App({ outdir: options.outdir, context: { 'aws:cdk:enable-asset-metadata': true, ...options.context } });
-  buildApp(app);
-  return app.synth().directory;
+  const stack = buildApp(app);
+  return { directory: app.synth().directory, stack };
+}
+
+export function synthesize(options: SynthOptions): string {
+  return synthesizeStack(options).directory;
 }

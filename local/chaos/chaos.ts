@@ -103,7 +103,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const outputsFile = path.join(work, 'outputs.json');
     const functionLogs = path.join(work, 'functions.log');
     // What each runtime process printed (live log, engine warnings), for the post-mortem of a kept run.
-    const keepOutput = (r: RuntimeProcess) => appendFileSync(path.join(work, 'runtime.log'), r.output());
+    const keepOutput = (r: RuntimeProcess) => options.keep && appendFileSync(path.join(work, 'runtime.log'), r.output());
     const start = () =>
       startRuntimeProcess({
         args: ['--assembly', assembly, '--data-dir', path.join(work, 'data'), '--port', '0', '--aws-port', '0', '--time-scale', String(TIME_SCALE), '--outputs-file', outputsFile, '--function-logs', functionLogs, '--faults', faultPlan, '--sqs-pollers', String(SQS_POLLERS)],

@@ -8,9 +8,8 @@ import * as path from 'node:path';
 import { InvocationReport, LocalFunction, LocalFunctionOptions } from '../../local/engines/function-runner';
 import { InvokeResult } from '../../local/engines/invoker';
 import { CfnElement } from 'aws-cdk-lib';
-import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build } from 'esbuild';
-import { BUNDLING } from '../../lib/pipeline-function';
+import { ESBUILD_OPTIONS } from '../../lib/pipeline-function';
 import { synth } from '../lib/synth';
 
 
@@ -409,7 +408,7 @@ describe('a real bundle, as the stack defines and bundles it', () => {
     const fn = stack.sweep.functions.summarise;
     const logicalId = stack.getLogicalId(fn.node.defaultChild as CfnElement);
     const resource = (template.toJSON().Resources as Record<string, Resource>)[logicalId]!;
-    await build({ entryPoints: [fn.entryPath], outfile: path.join(bundleDir, 'index.js'), bundle: true, platform: 'node', minify: BUNDLING.minify, sourcemap: BUNDLING.sourceMap, target: BUNDLING.target, format: BUNDLING.format === OutputFormat.CJS ? 'cjs' : 'esm', logLevel: 'silent' });
+    await build({ ...ESBUILD_OPTIONS, entryPoints: [fn.entryPath], outfile: path.join(bundleDir, 'index.js'), logLevel: 'silent' });
     summarise = { logicalId, resource, codeDirectory: bundleDir };
   }, 120_000);
 
