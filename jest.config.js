@@ -1,7 +1,10 @@
 /**
- * Transpile-only ts-jest (isolatedModules): `tsc --noEmit` type-checks separately in `npm test`.
- * @middy/core ships as ESM only: ts-jest also compiles it to CommonJS, so handlers load under jest unchanged.
+ * Transpile-only with swc (@swc/jest): `tsc --noEmit` type-checks separately in `npm test`. swc transforms a file in
+ * about a tenth of ts-jest's time (transpileModule), which on a fresh clone was ~30% of the unit suites' time.
+ * @middy/core ships as ESM only: swc also compiles it to CommonJS, so handlers load under jest unchanged.
  */
+const swc = (syntax) => ['@swc/jest', { jsc: { parser: { syntax }, target: 'es2022' }, module: { type: 'commonjs' } }];
+
 module.exports = {
   testEnvironment: 'node',
   // Two workers on two cores: the end-to-end suites mostly wait on (scaled) timers, so they overlap well with the rest.
@@ -9,8 +12,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
-    '^.+/node_modules/@middy/.+\\.js$': ['ts-jest', { isolatedModules: true, tsconfig: { allowJs: true, module: 'commonjs' } }],
+    '^.+\\.ts$': swc('typescript'),
+    '^.+/node_modules/@middy/.+\\.js$': swc('ecmascript'),
   },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],

@@ -6,13 +6,17 @@
  *
  * Protocol (parentPort messages):
  *   worker -> parent  { type: 'log', stream: 'stdout'|'stderr', text }      any output, in order with the rest
- *                     { type: 'ready', initDurationMs }                     INIT finished (handler loaded)
+ *                     { type: 'ready', initDurationMs, codeCache }          INIT finished (handler loaded); codeCache:
+ *                                                                           'used' | 'rejected' | 'none' | 'off'
+ *                     { type: 'code-cache', data }                          V8 code cache of the handler file, made
+ *                                                                           after the first invocation (wantCodeCache)
  *                     { type: 'init-error', error }                         INIT failed; the worker then exits
  *                     { type: 'result', requestId, payload, heapUsedMB }    payload: the JSON text of the result
  *                     { type: 'error', requestId, error, heapUsedMB }       the handler failed; environment stays warm
  *                     { type: 'fatal', requestId?, error }                  uncaught exception / unhandled rejection;
  *                                                                           the worker exits right after
  *                     { type: 'died', requestId, awsCalls }                 an injected fault ended the environment
+ *   workerData        codeCache?: a code cache of this function's handler file to compile it with
  *   parent -> worker  { type: 'invoke', requestId, event, deadlineMs, invokedFunctionArn, dieAfterAwsCalls? }
  *                     event: JSON text; dieAfterAwsCalls (fault injection): the environment exits right after the
  *                     k-th HTTP(S) response of the invocation has been read, or at the end if it makes fewer calls
@@ -23,9 +27,11 @@ const path = require('node:path');
 const util = require('node:util');
 const v8 = require('node:v8');
 const { pathToFileURL } = require('node:url');
+const vm = require('node:vm');
+const Module = require('node:module');
 
 const initStart = performance.now();
-/** @type {{ taskRoot: string, handler: string, runtimeMajor: number, maxResponseBytes: number, forwardOutput?: boolean }} */
+/** @type {{ taskRoot: string, handler: string, runtimeMajor: number, maxResponseBytes: number, forwardOutput?: boolean, codeCache?: Uint8Array, wantCodeCache?: boolean }} */
 const config = workerData;
 
 // ---- output: every write becomes a message, so lines arrive in order with the invocation's result ----
@@ -217,12 +223,81 @@ function parseHandler(handlerString) {
   return { moduleRoot, moduleName: match[1], handlerName: match[2] };
 }
 
+/** True when Node would load `file` as CommonJS: `.cjs`, or `.js` with no `"type": "module"` in the nearest package.json. */
+function isCommonJS(file) {
+  if (file.endsWith('.cjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest)) {
+      try {
+        return JSON.parse(fs.readFileSync(manifest, 'utf8')).type !== 'module';
+      } catch {
+        return true;
+      }
+    }
+    if (dir === path.dirname(dir)) return true;
+  }
+}
+
+/**
+ * The compiled handler file, kept to make a V8 code cache from after the first invocation (see codeCacheState).
+ * Not something Lambda does: it spares the local machine recompiling the same bundle for every environment.
+ */
+let compiledScript;
+/** 'used' | 'rejected' | 'none' (no cache given) | 'off' (not a CommonJS file): reported with `ready`. */
+let codeCacheState = 'off';
+
+/**
+ * Loads a CommonJS file as `require` would (same wrapper, same module object in require.cache), compiled with the code
+ * cache another environment of this function made. A cache V8 rejects (other flags or version) is ignored.
+ */
+function requireWithCodeCache(file) {
+  const source = fs.readFileSync(file, 'utf8');
+  const cachedData = config.codeCache ? Buffer.from(config.codeCache.buffer, config.codeCache.byteOffset, config.codeCache.byteLength) : undefined;
+  compiledScript = new vm.Script(Module.wrap(source.replace(/^#!.*/, '')), {
+    filename: file,
+    cachedData,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  codeCacheState = cachedData ? (compiledScript.cachedDataRejected ? 'rejected' : 'used') : 'none';
+  const module = new Module(file, null);
+  module.filename = file;
+  module.paths = Module._nodeModulePaths(path.dirname(file));
+  Module._cache[file] = module;
+  try {
+    compiledScript.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, path.dirname(file));
+  } catch (err) {
+    delete Module._cache[file];
+    throw err;
+  }
+  module.loaded = true;
+  return module.exports;
+}
+
+/**
+ * After the first invocation: the code cache then holds the functions INIT and the handler compiled. Sent once, before
+ * the answer, so an environment the runner starts once the answer is in already gets it (a few ms, once per function).
+ */
+function offerCodeCache() {
+  if (!config.wantCodeCache || !compiledScript || codeCacheState === 'used') return;
+  const script = compiledScript;
+  compiledScript = undefined;
+  try {
+    parentPort.postMessage({ type: 'code-cache', data: script.createCachedData() });
+  } catch {
+    // No cache: the next environment compiles from source, as this one did.
+  }
+}
+
 async function loadModule(taskRoot, moduleRoot, moduleName) {
   const base = path.resolve(taskRoot, moduleRoot, moduleName);
   try {
     for (const ext of ['', '.js', '.mjs', '.cjs']) {
       const file = base + ext;
-      if (fs.existsSync(file) && fs.statSync(file).isFile()) return await import(pathToFileURL(file).href);
+      if (!fs.existsSync(file) || !fs.statSync(file).isFile()) continue;
+      if (isCommonJS(file)) return requireWithCodeCache(file);
+      return await import(pathToFileURL(file).href);
     }
     const resolved = require.resolve(moduleName, { paths: [taskRoot, path.join(taskRoot, moduleRoot)] });
     return require(resolved);
@@ -294,6 +369,7 @@ function respond(requestId, outcome) {
   if ('error' in outcome) {
     const { error } = outcome;
     logInvokeError('Invoke Error', error);
+    offerCodeCache();
     parentPort.postMessage({ type: 'error', requestId, error: formatError(error), heapUsedMB: heapUsedMB() });
     return;
   }
@@ -312,6 +388,7 @@ function respond(requestId, outcome) {
     parentPort.postMessage({ type: 'error', requestId, error: formatError(sizeError), heapUsedMB: heapUsedMB() });
     return;
   }
+  offerCodeCache();
   parentPort.postMessage({ type: 'result', requestId, payload, heapUsedMB: heapUsedMB() });
 }
 
@@ -369,5 +446,5 @@ function invoke(handler, message) {
   parentPort.on('message', (message) => {
     if (message && message.type === 'invoke') invoke(handler, message);
   });
-  parentPort.postMessage({ type: 'ready', initDurationMs: performance.now() - initStart });
+  parentPort.postMessage({ type: 'ready', initDurationMs: performance.now() - initStart, codeCache: codeCacheState });
 })();

@@ -278,6 +278,35 @@ describe('execution environments', () => {
     expect(reports.filter((r) => r.queuedMs >= 250).length).toBeGreaterThanOrEqual(3);
   });
 
+  it("compiles later environments' handler with the code cache the first one made after its first invocation", async () => {
+    const reports: InvocationReport[] = [];
+    const fn = make('index.slow', { maxConcurrency: 3, onReport: (r) => reports.push(r) });
+    ok(await fn.invoke({ ms: 1 }));
+    // Two at once: the warm environment takes one, a new one (with the cache) the other.
+    const results = (await Promise.all([fn.invoke({ ms: 200 }), fn.invoke({ ms: 200 })])).map(ok);
+    expect(results).toHaveLength(2);
+    const cold = reports.filter((r) => r.initDurationMs !== undefined);
+    expect(cold.map((r) => r.codeCache)).toEqual(['none', 'used']);
+    expect(reports.filter((r) => r.initDurationMs === undefined).every((r) => r.codeCache === undefined)).toBe(true);
+    // The cached environment is its own: module state starts over (the fixture's counter counts per environment).
+    expect(ok(await make('index.asyncHandler').invoke({}))).toMatchObject({ counter: 1 });
+  });
+
+  it('loads an ES module handler with import(), without a code cache', async () => {
+    const esmDir = fs.mkdtempSync(path.join(os.tmpdir(), 'function-runner-esm-'));
+    try {
+      fs.writeFileSync(path.join(esmDir, 'index.mjs'), 'export const handler = async (event) => ({ esm: true, event, meta: typeof import.meta.url });\n');
+      fs.writeFileSync(path.join(esmDir, 'package.json'), JSON.stringify({ type: 'module' }));
+      fs.writeFileSync(path.join(esmDir, 'typed.js'), 'export const handler = async () => "esm by package.json";\n');
+      const reports: InvocationReport[] = [];
+      expect(ok(await make('index.handler', { codeDirectory: esmDir, onReport: (r) => reports.push(r) }).invoke({ a: 1 }))).toEqual({ esm: true, event: { a: 1 }, meta: 'string' });
+      expect(ok(await make('typed.handler', { codeDirectory: esmDir, onReport: (r) => reports.push(r) }).invoke({}))).toBe('esm by package.json');
+      expect(reports.map((r) => r.codeCache)).toEqual(['off', 'off']);
+    } finally {
+      fs.rmSync(esmDir, { recursive: true, force: true });
+    }
+  });
+
   it('counts getRemainingTimeInMillis down from the timeout', async () => {
     const { first, second } = ok(await make('index.remaining', { timeoutSeconds: 2 }).invoke({})) as { first: number; second: number };
     expect(first).toBeLessThanOrEqual(2000);
