@@ -1,6 +1,6 @@
 /**
- * Transpile-only with swc (@swc/jest): `tsc --noEmit` type-checks separately in `npm test`. swc transforms a file in
- * about a tenth of ts-jest's time (transpileModule), which on a fresh clone was ~30% of the unit suites' time.
+ * Transpile-only with swc (@swc/jest): `tsc --noEmit` type-checks separately in `npm test`. Measured with an empty
+ * transform cache (a fresh clone), the suites other than end to end: 142 s with swc, 162 s with transpile-only ts-jest.
  * @middy/core ships as ESM only: swc also compiles it to CommonJS, so handlers load under jest unchanged.
  */
 const swc = (syntax) => ['@swc/jest', { jsc: { parser: { syntax }, target: 'es2022' }, module: { type: 'commonjs' } }];
