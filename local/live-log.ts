@@ -36,7 +36,8 @@ export class LiveLog {
   }
 
   event(event: Record<string, unknown>, rules: string[]): void {
-    this.line('event', `${String(event['detail-type'])}${orderIdOf(event)} -> ${rules.length ? rules.join(', ') : 'no rule'}`);
+    const replay = event['replay-name'] ? ` (replay ${String(event['replay-name'])})` : '';
+    this.line('event', `${String(event['detail-type'])}${orderIdOf(event)} -> ${rules.length ? rules.join(', ') : 'no rule'}${replay}`);
   }
 
   batch(info: SqsBatchInfo): void {

@@ -108,13 +108,12 @@ const RUN = new Set([
   'AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable', 'AWS::SQS::Queue', 'AWS::Events::EventBus', 'AWS::Events::Rule',
   'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping', 'AWS::ApiGatewayV2::Api', 'AWS::ApiGatewayV2::Route',
   'AWS::ApiGatewayV2::Integration', 'AWS::ApiGatewayV2::Stage', 'AWS::ApiGatewayV2::Authorizer', 'AWS::StepFunctions::StateMachine',
-  'AWS::Scheduler::Schedule', 'AWS::Lambda::EventInvokeConfig',
+  'AWS::Scheduler::Schedule', 'AWS::Lambda::EventInvokeConfig', 'AWS::Events::Archive',
 ]);
 /** Resource types with nothing to run locally (permissions, telemetry, encryption): accepted silently. */
 const INERT = new Set([
   'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::SQS::QueuePolicy', 'AWS::Lambda::Permission', 'AWS::Logs::LogGroup',
   'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::KMS::Key', 'AWS::SNS::TopicPolicy', 'AWS::CDK::Metadata',
-  'AWS::Events::Archive',
 ]);
 
 export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
@@ -183,6 +182,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     },
     faults,
     journalDirectory: dataDir && path.join(dataDir, 'events'),
+    archiveDirectory: dataDir && path.join(dataDir, 'events', 'archives'),
     onEvent: ({ event, matchedRules }) => live.event(event, matchedRules),
     onDeliveryFailure: (info) => live.deliveryFailure(info),
   });

@@ -1,7 +1,7 @@
 /**
  * EventBridge: buses, rules with event patterns, targets with Input / InputPath / InputTransformer, delivery
  * retried per the target's RetryPolicy and then sent to the target's DLQ (with the documented error attributes).
- * The archive is recorded as configuration only: replay is not emulated.
+ * Archives keep the events their pattern matches and replays re-send them to the bus's rules (event-archive.ts).
  *
  * Failure paths, as the EventBridge User Guide describes them:
  * - PutEvents answers per entry (HTTP 200, FailedEntryCount); a request of more than 10 entries or over the size
@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { Clock, sleepUnlessAborted } from '../clock';
 import { Faults, NO_FAULTS } from '../faults/faults';
 import { AwsError } from './aws-json';
+import { ArchiveSpec, EventArchive, Replay, runReplay } from './event-archive';
 import { matchesPattern, validatePattern } from './event-pattern';
 import { PendingJournal } from './pending-journal';
 
@@ -165,6 +166,8 @@ export interface EventBusOptions {
   journalDirectory?: string;
   /** fdatasync the journal before PutEvents answers (survives a power cut; default false: survives kill -9). */
   journalFsync?: boolean;
+  /** Archived events are kept here (one file per archive); default: in memory only. */
+  archiveDirectory?: string;
   /** Back-off base: the first retry waits up to this (simulated ms, default 1000); the bound doubles per retry. */
   retryBaseDelayMs?: number;
   /** Back-off cap (simulated ms, default 15 min: with full jitter, 185 attempts then span about a day, as AWS's defaults do). */
@@ -215,6 +218,8 @@ interface PendingDelivery {
 export class EventBusEngine {
   private readonly buses = new Set<string>(['default']);
   private readonly rules = new Map<string, RuleSpec>();
+  readonly archives = new Map<string, EventArchive>();
+  readonly replays = new Map<string, Replay>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly faults: Faults;
   private readonly journal: PendingJournal<PendingDelivery> | undefined;
@@ -233,6 +238,21 @@ export class EventBusEngine {
 
   addBus(name: string): void {
     this.buses.add(name);
+  }
+
+  addArchive(spec: ArchiveSpec): EventArchive {
+    const archive = new EventArchive(spec, this.options.clock, this.options.archiveDirectory);
+    this.archives.set(spec.name, archive);
+    return archive;
+  }
+
+  /** The bus's clock time (real epoch ms): replay windows and their times are read on it. */
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  busArn(name: string): string {
+    return `arn:aws:events:${this.options.region}:${this.options.accountId}:event-bus/${name}`;
   }
 
   hasBus(name: string): boolean {
@@ -282,9 +302,12 @@ export class EventBusEngine {
   putEvents(entries: PutEventsEntry[]): { FailedEntryCount: number; Entries: PutEventsResultEntry[] } {
     validatePutEventsRequest(entries);
     const accepted: { id: string; value: PendingDelivery }[] = [];
-    const results = entries.map((entry) => this.putOne(entry, accepted));
-    // Journaled (one write for the request) before PutEvents answers: an acknowledged event survives kill -9.
+    const archived = new Map<EventArchive, Record<string, unknown>[]>();
+    const results = entries.map((entry) => this.putOne(entry, accepted, archived));
+    // Journaled and archived (one write each for the request) before PutEvents answers: an acknowledged event
+    // survives kill -9.
     this.journal?.put(accepted);
+    for (const [archive, events] of archived) archive.append(events);
     for (const { id, value } of accepted) this.track(this.run(id, value));
     return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
   }
@@ -302,9 +325,43 @@ export class EventBusEngine {
     this.stopping.abort(new Error('event bus stopped'));
     await this.drain();
     this.journal?.close();
+    for (const archive of this.archives.values()) archive.close();
   }
 
-  private putOne(entry: PutEventsEntry, accepted: { id: string; value: PendingDelivery }[]): PutEventsResultEntry {
+  /**
+   * A replayed event, to the rules of its bus that match it now (only those of `ruleArns` when given), once per
+   * rule and target, delivered like a live one (retries, DLQ, journal). It reaches no archive.
+   */
+  redeliver(bus: string, event: Record<string, unknown>, ruleArns?: string[]): void {
+    const accepted: { id: string; value: PendingDelivery }[] = [];
+    this.route(bus, event, this.options.clock.now(), accepted, ruleArns);
+    this.journal?.put(accepted);
+    for (const { id, value } of accepted) this.track(this.run(id, value));
+  }
+
+  /** Starts a replay (validated by the caller): it runs in the background, as on AWS. */
+  startReplay(replay: Replay): void {
+    this.replays.set(replay.name, replay);
+    const bus = this.busNameOf(replay.destination.Arn);
+    this.track(runReplay(replay, (event, ruleArns) => this.redeliver(bus, event, ruleArns), this.stopping.signal, () => this.options.clock.now()));
+  }
+
+  /** Matching rules' deliveries of one event; the rules matched, by name. */
+  private route(bus: string, event: Record<string, unknown>, ingestedAt: number, accepted: { id: string; value: PendingDelivery }[], ruleArns?: string[]): void {
+    const matched = [...this.rules.values()].filter(
+      (r) => r.eventBusName === bus && r.state === 'ENABLED' && r.eventPattern && (!ruleArns || ruleArns.includes(r.arn)) && matchesPattern(r.eventPattern, event),
+    );
+    this.options.onEvent?.({ bus, event, matchedRules: matched.map((r) => r.name) });
+    const ingestionTime = isoSeconds(new Date(ingestedAt));
+    for (const rule of matched) {
+      for (const target of rule.targets) {
+        const payload = transformInput(target, event, { ruleArn: rule.arn, ruleName: rule.name, ingestionTime });
+        accepted.push({ id: randomUUID(), value: { bus, rule: { name: rule.name, arn: rule.arn }, target, event, payload, ingestedAt, attempts: 0 } });
+      }
+    }
+  }
+
+  private putOne(entry: PutEventsEntry, accepted: { id: string; value: PendingDelivery }[], archived: Map<EventArchive, Record<string, unknown>[]>): PutEventsResultEntry {
     const fail = (ErrorCode: string, ErrorMessage: string) => ({ ErrorCode, ErrorMessage });
     if (!entry || typeof entry !== 'object') return fail('InvalidArgument', 'Parameter Entry is not valid.');
     if (!entry.Source) return fail('InvalidArgument', 'Parameter Source is not valid. Reason: Source is a required argument.');
@@ -337,14 +394,9 @@ export class EventBusEngine {
       resources: entry.Resources ?? [],
       detail,
     };
-    const matched = [...this.rules.values()].filter((r) => r.eventBusName === bus && r.state === 'ENABLED' && r.eventPattern && matchesPattern(r.eventPattern, event));
-    this.options.onEvent?.({ bus, event, matchedRules: matched.map((r) => r.name) });
-    const ingestionTime = isoSeconds(new Date(ingestedAt));
-    for (const rule of matched) {
-      for (const target of rule.targets) {
-        const payload = transformInput(target, event, { ruleArn: rule.arn, ruleName: rule.name, ingestionTime });
-        accepted.push({ id: randomUUID(), value: { bus, rule: { name: rule.name, arn: rule.arn }, target, event, payload, ingestedAt, attempts: 0 } });
-      }
+    this.route(bus, event, ingestedAt, accepted);
+    for (const archive of this.archives.values()) {
+      if (archive.spec.bus === bus && archive.accepts(event)) archived.set(archive, [...(archived.get(archive) ?? []), event]);
     }
     return { EventId: event.id as string };
   }

@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../clock';
 import { Faults, NO_FAULTS } from '../faults/faults';
+import { ExecutionHistory, HISTORY_TAP, tapLibrary } from './execution-history';
 import { InvokeError, Invoker } from './invoker';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node >= 22); this is the whole of what it needs on Node 20.
@@ -49,6 +50,23 @@ export interface Execution {
   /** FAILED only (AWS gives a TIMED_OUT execution neither error nor cause). */
   error?: string;
   cause?: string;
+  /** GetExecutionHistory: what the execution did so far. */
+  history: ExecutionHistory;
+}
+
+/**
+ * What DescribeStateMachine answers beyond the name and ARN, as the template gives it (intrinsics resolved).
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeStateMachine.html
+ */
+export interface StateMachineDescription {
+  /** The definition as the template's DefinitionString resolves (default: the definition as JSON). */
+  definition?: string;
+  roleArn?: string;
+  type?: 'STANDARD' | 'EXPRESS';
+  /** Epoch ms; locally the moment the runtime provisioned it. */
+  creationDate?: number;
+  loggingConfiguration?: Record<string, unknown>;
+  tracingConfiguration?: Record<string, unknown>;
 }
 
 export interface StateMachineOptions {
@@ -61,6 +79,8 @@ export interface StateMachineOptions {
    * each validation compiles the ASL schemas (~0.5 s), which engine tests that make many machines skip.
    */
   validate?: boolean;
+  /** DescribeStateMachine's fields (and the roleArn of ExecutionStarted). */
+  description?: StateMachineDescription;
 }
 
 /**
@@ -202,6 +222,7 @@ function loadLibrary() {
     );
     if (outcome?.name !== 'States.Timeout') throw new Error('aws-local-stepfunctions did not time out its probe Task: this version is not the one the engine was written for');
     const TimeoutError = outcome.constructor as new () => Error;
+    tapLibrary(StateMachine);
     return {
       StateMachine,
       timeoutError: () => {
@@ -227,6 +248,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 interface ExecutionScope {
   signal: AbortSignal;
   timeoutError: () => Error;
+  history: ExecutionHistory;
 }
 
 /** Definitions that passed validation in this process (a restarted runtime runs the same ones). */
@@ -239,6 +261,7 @@ export class StateMachineEngine {
   private readonly faults: Faults;
   private readonly random: () => number;
   private readonly validate: boolean;
+  readonly description: Required<Pick<StateMachineDescription, 'definition' | 'roleArn' | 'type' | 'creationDate'>> & StateMachineDescription;
 
   constructor(
     readonly arn: string,
@@ -254,6 +277,13 @@ export class StateMachineEngine {
     this.faults = options.faults ?? NO_FAULTS;
     this.random = options.random ?? Math.random;
     this.validate = options.validate ?? true;
+    this.description = {
+      definition: JSON.stringify(definition),
+      roleArn: '',
+      type: 'STANDARD',
+      creationDate: clock.now(),
+      ...options.description,
+    };
   }
 
   private async load() {
@@ -281,16 +311,27 @@ export class StateMachineEngine {
     return { taskResourceLocalHandlers, waitTimeOverrides };
   }
 
-  /** A Task state: its Retry around attempts, each attempt bounded by the state's TimeoutSeconds. */
+  /** A Task state: its Retry around attempts, each attempt bounded by the state's TimeoutSeconds and recorded in the history. */
   private taskHandler(stateName: string, state: AslState, scope: ExecutionScope) {
     const retriers = (state.Retry as Retrier[] | undefined) ?? [];
     return async (input: unknown) => {
+      // Synchronously after this state's TaskStateEntered (see execution-history.ts): its thread of events.
+      const thread = scope.history.takeTaskThread();
+      const events = taskEvents(String(state.Resource), this.arn.split(':')[3]);
       const retries = retriers.map(() => 0);
       for (;;) {
+        const timeoutSeconds = typeof state.TimeoutSeconds === 'number' ? { timeoutInSeconds: state.TimeoutSeconds } : {};
+        scope.history.add(thread, events.scheduled, { ...events.resource, ...events.input(input), ...timeoutSeconds });
+        scope.history.add(thread, events.started, Object.keys(events.resource).length ? events.resource : undefined);
         try {
-          return await this.attempt(stateName, state, input, scope);
+          const output = await this.attempt(stateName, state, input, scope);
+          scope.history.add(thread, events.succeeded, { ...events.resource, output: JSON.stringify(output ?? null), outputDetails: { truncated: false } });
+          return output;
         } catch (error) {
-          if (scope.signal.aborted || (error as Partial<TaskError>).isRetryable === false) throw error;
+          if (scope.signal.aborted) throw error;
+          const e = error as Error;
+          scope.history.add(thread, e.name === 'States.Timeout' ? events.timedOut : events.failed, { ...events.resource, error: e.name, cause: e.message });
+          if ((error as Partial<TaskError>).isRetryable === false) throw error;
           // The first retrier whose ErrorEquals matches decides; one that has used its MaxAttempts ends the retries.
           const index = retriers.findIndex((r) => errorMatches(r.ErrorEquals, (error as Error).name));
           if (index < 0 || retries[index] >= (retriers[index].MaxAttempts ?? 3)) throw error;
@@ -366,13 +407,14 @@ export class StateMachineEngine {
       error.name = 'ExecutionAlreadyExists';
       throw error;
     }
-    const execution: Execution = { executionArn, stateMachineArn: this.arn, name, status: 'RUNNING', startDate: this.clock.now(), input: JSON.stringify(input ?? {}) };
-    this.executions.set(executionArn, execution);
-    const context = { Execution: { Id: executionArn, Name: name, Input: input, StartTime: new Date(execution.startDate).toISOString(), RoleArn: '' }, StateMachine: { Id: this.arn, Name: this.name } };
-    const stop = new AbortController();
-    const run = machine.run((input ?? {}) as never, { overrides: this.overrides({ signal: stop.signal, timeoutError }), context } as never);
     // The state machine's TimeoutSeconds, on the runtime's clock: the execution ends TIMED_OUT where it is.
     let timedOut = false;
+    const history = new ExecutionHistory(() => this.clock.now(), this.description.roleArn, machine, () => timedOut);
+    const execution: Execution = { executionArn, stateMachineArn: this.arn, name, status: 'RUNNING', startDate: this.clock.now(), input: JSON.stringify(input ?? {}), history };
+    this.executions.set(executionArn, execution);
+    const context = { Execution: { Id: executionArn, Name: name, Input: input, StartTime: new Date(execution.startDate).toISOString(), RoleArn: this.description.roleArn }, StateMachine: { Id: this.arn, Name: this.name } };
+    const stop = new AbortController();
+    const run = machine.run((input ?? {}) as never, { overrides: this.overrides({ signal: stop.signal, timeoutError, history }), context, [HISTORY_TAP]: history } as never);
     const timeoutSeconds = this.definition.TimeoutSeconds;
     const cancelTimeout =
       typeof timeoutSeconds === 'number'
@@ -406,4 +448,34 @@ export class StateMachineEngine {
   async drain(): Promise<void> {
     while (this.running.size) await Promise.allSettled([...this.running]);
   }
+}
+
+/**
+ * The history events of one Task attempt, by resource: a Lambda function ARN (the legacy integration, which
+ * `LambdaInvoke` with `payloadResponseOnly` writes) records LambdaFunction* events with the function's input;
+ * an optimized integration (`arn:aws:states:::lambda:invoke`...) records Task* events with its resource type and
+ * the parameters it was called with.
+ */
+function taskEvents(resource: string, region: string) {
+  if (/^arn:aws[\w-]*:lambda:/.test(resource)) {
+    return {
+      scheduled: 'LambdaFunctionScheduled',
+      started: 'LambdaFunctionStarted',
+      succeeded: 'LambdaFunctionSucceeded',
+      failed: 'LambdaFunctionFailed',
+      timedOut: 'LambdaFunctionTimedOut',
+      resource: {} as Record<string, string>,
+      input: (input: unknown) => ({ resource, input: JSON.stringify(input ?? null), inputDetails: { truncated: false } }),
+    };
+  }
+  const [, service = '', action = ''] = /^arn:aws[\w-]*:states:::([^:]+):?(.*)$/.exec(resource) ?? [];
+  return {
+    scheduled: 'TaskScheduled',
+    started: 'TaskStarted',
+    succeeded: 'TaskSucceeded',
+    failed: 'TaskFailed',
+    timedOut: 'TaskTimedOut',
+    resource: { resourceType: service, resource: action },
+    input: (input: unknown) => ({ region, parameters: JSON.stringify(input ?? null) }),
+  };
 }

@@ -1,4 +1,7 @@
-/** AWS::Events::EventBus and AWS::Events::Rule (event patterns) -> the bus engine, with each rule's targets. */
+/**
+ * AWS::Events::EventBus, AWS::Events::Rule (event patterns) and AWS::Events::Archive -> the bus engine, with each
+ * rule's targets and each archive on its source bus.
+ */
 import { RuleSpec, TargetSpec } from '../engines/event-bus';
 import { Provisioning } from './context';
 
@@ -19,6 +22,21 @@ export function provisionEventBus(p: Provisioning): void {
       targets: ((props.Targets as Record<string, unknown>[] | undefined) ?? []).map(targetSpec),
     };
     bus.addRule(rule);
+  }
+  for (const [id, r] of p.resources('AWS::Events::Archive')) {
+    const props = p.resolve<Record<string, unknown>>(p.properties(r));
+    const busName = bus.busNameOf(String(props.SourceArn));
+    if (!bus.hasBus(busName)) throw new Error(`archive ${id}: its source ${String(props.SourceArn)} is not a bus of the stack`);
+    bus.addArchive({
+      name: typeof props.ArchiveName === 'string' ? props.ArchiveName : p.name(id),
+      arn: p.arn(id),
+      bus: busName,
+      busArn: bus.busArn(busName),
+      eventPattern: props.EventPattern as Record<string, unknown> | undefined,
+      // RetentionDays absent or 0: kept indefinitely, as on AWS.
+      retentionDays: Number(props.RetentionDays ?? 0),
+      description: props.Description as string | undefined,
+    });
   }
   // stop, not drain: a retry can wait hours of simulated time; journaled deliveries resume at the next start.
   p.onStop(() => bus.stop());
