@@ -16,7 +16,8 @@ beforeAll(() => {
   jest.isolateModules(() => {
     ({ QuietMetrics } = require('../../../functions/shared/observability') as typeof import('../../../functions/shared/observability'));
   });
-  for (const method of ['log', 'warn', 'info', 'error'] as const) jest.spyOn(console, method).mockImplementation((line: unknown) => void written.push(String(line)));
+  const record = (...args: unknown[]) => void written.push(String(args[0]));
+  for (const method of ['log', 'warn', 'info', 'error'] as const) jest.spyOn(console, method).mockImplementation(record);
 });
 
 afterAll(() => {
