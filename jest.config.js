@@ -7,8 +7,10 @@ const swc = (syntax) => ['@swc/jest', { jsc: { parser: { syntax }, target: 'es20
 
 module.exports = {
   testEnvironment: 'node',
-  // Two workers on two cores: the end-to-end suites mostly wait on (scaled) timers, so they overlap well with the rest.
-  maxWorkers: 2,
+  // Three workers on two cores: the end-to-end suites and the DynamoDB-bound ones spend much of their time waiting (on
+  // scaled timers, on DynamoDB Local's JVM), which a third worker fills. Measured on this 2-core machine, the whole
+  // run: 241 s with two workers, 198 s with three.
+  maxWorkers: 3,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
