@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick] [--json]`: figures against budgets, each a ratio to a baseline measured in the same
  * run (absolute times on a shared machine drift). Writes bench/results/<date>.json and <date>.md; exits 1 when a
- * budget is missed. Sections so far: bundles (size and cold load per function) and start-up (the runtime to ready).
+ * budget is missed. Sections so far: bundles (size and cold load per function), the warm API (POST /orders against the
+ * raw call it makes) and start-up (the runtime to ready).
  */
 import { Stack } from 'aws-cdk-lib';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -16,6 +17,7 @@ import { startRuntimeProcess } from '../local/runtime-process';
 import { synthesizeStack } from '../local/synth';
 import { BUNDLE_BUDGET, BundleFigures, buildBaselines, DeployedBundle, measureBundles } from './bundles';
 import { median } from './stats';
+import { measureWarmApi, WARM_API_BUDGET, WarmApiFigures } from './warm-api';
 
 /** The issue's budget: `npm start` ready within 5 s on 2 cores, the app already synthesized. */
 const START_BUDGET_SECONDS = 5;
@@ -25,23 +27,25 @@ interface BenchResult {
   machine: { cpus: number; node: string };
   rounds: number;
   functions: Record<FunctionName, BundleFigures>;
+  api: WarmApiFigures;
   startSeconds: number;
   budgets: { name: string; value: number; limit: number; ok: boolean }[];
 }
 
 /** Each function's deployed bundle, from an assembly synthesized as `npm start` does. */
-function deployedBundles(outdir: string): Record<FunctionName, DeployedBundle> {
+function deployedBundles(outdir: string): { deployed: Record<FunctionName, DeployedBundle>; logicalIds: Record<FunctionName, string>; template: Parameters<typeof measureWarmApi>[0]['template'] } {
   const { stack } = synthesizeStack({ outdir, context: {} });
   const [artifact] = readCloudAssembly(outdir);
   const deployed = {} as Record<FunctionName, DeployedBundle>;
+  const logicalIds = {} as Record<FunctionName, string>;
   for (const name of FUNCTION_NAMES) {
-    const logicalId = Stack.of(stack).getLogicalId(stack.functions[name].node.defaultChild as CfnFunction);
+    const logicalId = (logicalIds[name] = Stack.of(stack).getLogicalId(stack.functions[name].node.defaultChild as CfnFunction));
     const dir = artifact!.assetDirectory(logicalId);
     if (!dir) throw new Error(`no asset for ${name} (${logicalId})`);
     const env = (artifact!.template.Resources[logicalId]!.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables ?? {};
     deployed[name] = { file: path.join(dir, 'index.js'), nodeOptions: typeof env.NODE_OPTIONS === 'string' ? env.NODE_OPTIONS : '' };
   }
-  return deployed;
+  return { deployed, logicalIds, template: artifact!.template as Parameters<typeof measureWarmApi>[0]['template'] };
 }
 
 /** The runtime from spawn to its ready line, on an assembly already synthesized (a warm `npm start`). */
@@ -70,6 +74,8 @@ function markdown(r: BenchResult): string {
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    `Warm API, ${r.api.requests} requests: POST /orders p50 ${r.api.p50Ms.toFixed(2)} ms, p99 ${r.api.p99Ms.toFixed(2)} ms; the raw conditional PutItem p50 ${r.api.rawP50Ms.toFixed(2)} ms, p99 ${r.api.rawP99Ms.toFixed(2)} ms (${r.api.p50Ratio.toFixed(2)}x, ${r.api.p99Ratio.toFixed(2)}x); the function logged ${Math.round(r.api.logBytesPerRequest)} bytes per request.`,
+    '',
     `Start-up (warm, median): ${r.startSeconds.toFixed(2)} s.`,
     '',
     '| budget | value | limit | |',
@@ -92,10 +98,13 @@ async function main(): Promise<void> {
     const say = (line: string) => process.stderr.write(`${line}\n`);
     say('synthesizing...');
     const assembly = path.join(work, 'cdk.out');
-    const deployed = deployedBundles(assembly);
+    const { deployed, logicalIds, template } = deployedBundles(assembly);
     const baselines = buildBaselines(path.join(work, 'baselines'));
     say(`bundles: ${rounds} cold loads of each bundle and its baseline...`);
     const functions = measureBundles(deployed, baselines, rounds);
+    const requests = values.quick ? 300 : 2000;
+    say(`warm API: ${requests} POST /orders through the handler, each with the raw PutItem beside it...`);
+    const api = await measureWarmApi({ template, apiLogicalId: logicalIds.api, bundle: deployed.api.file, requests });
     say('start-up...');
     const start = await startSeconds(assembly, work, values.quick ? 1 : 3);
     const budgets = [
@@ -103,10 +112,12 @@ async function main(): Promise<void> {
         { name: `${n} bundle size / baseline`, value: functions[n].sizeRatio, limit: BUNDLE_BUDGET },
         { name: `${n} cold load / baseline`, value: functions[n].initRatio, limit: BUNDLE_BUDGET },
       ]),
+      { name: 'warm POST /orders p50 / raw PutItem p50', value: api.p50Ratio, limit: WARM_API_BUDGET },
+      { name: 'warm POST /orders p99 / raw PutItem p99', value: api.p99Ratio, limit: WARM_API_BUDGET },
       { name: 'start-up seconds (warm)', value: start, limit: START_BUDGET_SECONDS },
     ].map((b) => ({ ...b, ok: b.value <= b.limit }));
     const date = new Date().toISOString().slice(0, 10);
-    const result: BenchResult = { date, machine: { cpus: cpus().length, node: process.versions.node }, rounds, functions, startSeconds: start, budgets };
+    const result: BenchResult = { date, machine: { cpus: cpus().length, node: process.versions.node }, rounds, functions, api, startSeconds: start, budgets };
     const out = path.resolve(__dirname, 'results');
     mkdirSync(out, { recursive: true });
     writeFileSync(path.join(out, `${date}.json`), `${JSON.stringify(result, null, 2)}\n`);
