@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [--json]`: figures against budgets, each a ratio to a baseline measured in the same
  * run (absolute times on a shared machine drift). Writes bench/results/<date>.json and <date>.md; exits 1 when a
  * budget is missed. Sections so far: bundles (size and cold load per function), the warm API (POST /orders against the
- * raw call it makes) and start-up (the runtime to ready).
+ * raw call it makes), end to end at concurrency 1, 16 and 64 against the DynamoDB writes' own ceiling, and start-up.
  */
 import { Stack } from 'aws-cdk-lib';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -18,6 +18,7 @@ import { synthesizeStack } from '../local/synth';
 import { BUNDLE_BUDGET, BundleFigures, buildBaselines, DeployedBundle, measureBundles } from './bundles';
 import { median } from './stats';
 import { measureWarmApi, WARM_API_BUDGET, WarmApiFigures } from './warm-api';
+import { CEILING_BUDGET, measureCeiling, measurePipeline, PipelineFigures, startPipeline } from './pipeline';
 
 /** The issue's budget: `npm start` ready within 5 s on 2 cores, the app already synthesized. */
 const START_BUDGET_SECONDS = 5;
@@ -28,6 +29,7 @@ interface BenchResult {
   rounds: number;
   functions: Record<FunctionName, BundleFigures>;
   api: WarmApiFigures;
+  pipeline: { runs: PipelineFigures[]; ordersPerSecond: Record<string, number>; ceilingOrdersPerSecond: number; ceilingRatio: number };
   startSeconds: number;
   budgets: { name: string; value: number; limit: number; ok: boolean }[];
 }
@@ -76,6 +78,12 @@ function markdown(r: BenchResult): string {
     '',
     `Warm API, ${r.api.requests} requests: POST /orders p50 ${r.api.p50Ms.toFixed(2)} ms, p99 ${r.api.p99Ms.toFixed(2)} ms; the raw conditional PutItem p50 ${r.api.rawP50Ms.toFixed(2)} ms, p99 ${r.api.rawP99Ms.toFixed(2)} ms (${r.api.p50Ratio.toFixed(2)}x, ${r.api.p99Ratio.toFixed(2)}x); the function logged ${Math.round(r.api.logBytesPerRequest)} bytes per request.`,
     '',
+    '| end to end: concurrency | orders | orders/s | p50 ms to settled | p99 ms |',
+    '|---|---|---|---|---|',
+    ...r.pipeline.runs.map((p) => `| ${p.concurrency} | ${p.orders} | ${p.ordersPerSecond.toFixed(1)} | ${p.p50Ms.toFixed(0)} | ${p.p99Ms.toFixed(0)} |`),
+    '',
+    `Ceiling (the same DynamoDB writes per order, straight to DynamoDB Local at concurrency 64): ${r.pipeline.ceilingOrdersPerSecond.toFixed(1)} orders/s; the pipeline at 64 does ${(r.pipeline.ceilingRatio * 100).toFixed(0)}% of it.`,
+    '',
     `Start-up (warm, median): ${r.startSeconds.toFixed(2)} s.`,
     '',
     '| budget | value | limit | |',
@@ -105,6 +113,19 @@ async function main(): Promise<void> {
     const requests = values.quick ? 300 : 2000;
     say(`warm API: ${requests} POST /orders through the handler, each with the raw PutItem beside it...`);
     const api = await measureWarmApi({ template, apiLogicalId: logicalIds.api, bundle: deployed.api.file, requests });
+    const sizes: Record<number, number> = values.quick ? { 1: 5, 16: 60, 64: 200 } : { 1: 20, 16: 300, 64: 1000 };
+    say(`ceiling: ${sizes[64]} orders' DynamoDB writes at concurrency 64, straight to DynamoDB Local...`);
+    const ceiling = await measureCeiling({ template, concurrency: 64, orders: sizes[64]!, paymentWindowSeconds: 900 });
+    say('end to end: the runtime as npm start runs it, at concurrency 1, 16 and 64...');
+    const runtime = await startPipeline(assembly, work);
+    const runs: PipelineFigures[] = [];
+    try {
+      for (const concurrency of [1, 16, 64]) runs.push(await measurePipeline(runtime, concurrency, sizes[concurrency]!));
+    } finally {
+      await runtime.stop();
+    }
+    const at64 = runs.find((r) => r.concurrency === 64)!;
+    const pipeline = { runs, ordersPerSecond: Object.fromEntries(runs.map((r) => [String(r.concurrency), r.ordersPerSecond])), ceilingOrdersPerSecond: ceiling.ordersPerSecond, ceilingRatio: at64.ordersPerSecond / ceiling.ordersPerSecond };
     say('start-up...');
     const start = await startSeconds(assembly, work, values.quick ? 1 : 3);
     const budgets = [
@@ -115,9 +136,11 @@ async function main(): Promise<void> {
       { name: 'warm POST /orders p50 / raw PutItem p50', value: api.p50Ratio, limit: WARM_API_BUDGET },
       { name: 'warm POST /orders p99 / raw PutItem p99', value: api.p99Ratio, limit: WARM_API_BUDGET },
       { name: 'start-up seconds (warm)', value: start, limit: START_BUDGET_SECONDS },
-    ].map((b) => ({ ...b, ok: b.value <= b.limit }));
+    ]
+      .map((b) => ({ ...b, ok: b.value <= b.limit }))
+      .concat([{ name: 'end to end at 64 / ceiling (at least)', value: pipeline.ceilingRatio, limit: CEILING_BUDGET, ok: pipeline.ceilingRatio >= CEILING_BUDGET }]);
     const date = new Date().toISOString().slice(0, 10);
-    const result: BenchResult = { date, machine: { cpus: cpus().length, node: process.versions.node }, rounds, functions, api, startSeconds: start, budgets };
+    const result: BenchResult = { date, machine: { cpus: cpus().length, node: process.versions.node }, rounds, functions, api, pipeline, startSeconds: start, budgets };
     const out = path.resolve(__dirname, 'results');
     mkdirSync(out, { recursive: true });
     writeFileSync(path.join(out, `${date}.json`), `${JSON.stringify(result, null, 2)}\n`);
