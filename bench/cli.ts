@@ -18,10 +18,13 @@ import { synthesizeStack } from '../local/synth';
 import { BUNDLE_BUDGET, BundleFigures, buildBaselines, DeployedBundle, measureBundles } from './bundles';
 import { median } from './stats';
 import { measureWarmApi, WARM_API_BUDGET, WarmApiFigures } from './warm-api';
+import { CostFigures, measureCost } from './cost';
 import { CEILING_BUDGET, measureCeiling, measurePipeline, PipelineFigures, startPipeline } from './pipeline';
 
 /** The issue's budget: `npm start` ready within 5 s on 2 cores, the app already synthesized. */
 const START_BUDGET_SECONDS = 5;
+/** The issue's budget: at most $12 per million orders placed and paid. */
+const COST_BUDGET_USD = 12;
 
 interface BenchResult {
   date: string;
@@ -30,6 +33,8 @@ interface BenchResult {
   functions: Record<FunctionName, BundleFigures>;
   api: WarmApiFigures;
   pipeline: { runs: PipelineFigures[]; ordersPerSecond: Record<string, number>; ceilingOrdersPerSecond: number; ceilingRatio: number };
+  cost: CostFigures;
+  costPerMillionOrdersUsd: number;
   startSeconds: number;
   budgets: { name: string; value: number; limit: number; ok: boolean }[];
 }
@@ -84,6 +89,15 @@ function markdown(r: BenchResult): string {
     '',
     `Ceiling (the same DynamoDB writes per order, straight to DynamoDB Local at concurrency 64): ${r.pipeline.ceilingOrdersPerSecond.toFixed(1)} orders/s; the pipeline at 64 does ${(r.pipeline.ceilingRatio * 100).toFixed(0)}% of it.`,
     '',
+    `Cost per million orders placed and paid (${r.cost.orders} orders measured; prices of bench/prices.ts):`,
+    '',
+    '| item | per order | USD per million orders |',
+    '|---|---|---|',
+    ...r.cost.items.map((i) => `| ${i.what} | ${i.perOrder < 10 ? i.perOrder.toFixed(3) : Math.round(i.perOrder).toLocaleString('en')} ${i.unit} | ${i.usdPerMillionOrders.toFixed(2)} |`),
+    `| **total** | | **${r.cost.costPerMillionOrdersUsd.toFixed(2)}** |`,
+    '',
+    `Biggest item: ${r.cost.biggest}. Floor (the calls the flow cannot avoid, no logs, no compute): $${r.cost.floorUsd.toFixed(2)}. Log bytes per order by function: ${Object.entries(r.cost.logBytesPerOrder).map(([f, b]) => `${f} ${Math.round(b)}`).join(', ')}.`,
+    '',
     `Start-up (warm, median): ${r.startSeconds.toFixed(2)} s.`,
     '',
     '| budget | value | limit | |',
@@ -117,10 +131,15 @@ async function main(): Promise<void> {
     say(`ceiling: ${sizes[64]} orders' DynamoDB writes at concurrency 64, straight to DynamoDB Local...`);
     const ceiling = await measureCeiling({ template, concurrency: 64, orders: sizes[64]!, paymentWindowSeconds: 900 });
     say('end to end: the runtime as npm start runs it, at concurrency 1, 16 and 64...');
-    const runtime = await startPipeline(assembly, work);
+    const functionLogs = path.join(work, 'pipeline-functions.log');
+    const runtime = await startPipeline(assembly, work, functionLogs);
     const runs: PipelineFigures[] = [];
+    let cost: CostFigures;
     try {
       for (const concurrency of [1, 16, 64]) runs.push(await measurePipeline(runtime, concurrency, sizes[concurrency]!));
+      const costOrders = values.quick ? 20 : 100;
+      say(`cost: ${costOrders} orders placed and paid, what each made the stack do...`);
+      cost = await measureCost({ runtime, functionLogs, template, orders: costOrders, sweepIntervalMinutes: 5 });
     } finally {
       await runtime.stop();
     }
@@ -138,9 +157,10 @@ async function main(): Promise<void> {
       { name: 'start-up seconds (warm)', value: start, limit: START_BUDGET_SECONDS },
     ]
       .map((b) => ({ ...b, ok: b.value <= b.limit }))
-      .concat([{ name: 'end to end at 64 / ceiling (at least)', value: pipeline.ceilingRatio, limit: CEILING_BUDGET, ok: pipeline.ceilingRatio >= CEILING_BUDGET }]);
+      .concat([{ name: 'end to end at 64 / ceiling (at least)', value: pipeline.ceilingRatio, limit: CEILING_BUDGET, ok: pipeline.ceilingRatio >= CEILING_BUDGET }])
+      .concat([{ name: 'USD per million orders placed and paid', value: cost.costPerMillionOrdersUsd, limit: COST_BUDGET_USD, ok: cost.costPerMillionOrdersUsd <= COST_BUDGET_USD }]);
     const date = new Date().toISOString().slice(0, 10);
-    const result: BenchResult = { date, machine: { cpus: cpus().length, node: process.versions.node }, rounds, functions, api, pipeline, startSeconds: start, budgets };
+    const result: BenchResult = { date, machine: { cpus: cpus().length, node: process.versions.node }, rounds, functions, api, pipeline, cost, costPerMillionOrdersUsd: cost.costPerMillionOrdersUsd, startSeconds: start, budgets };
     const out = path.resolve(__dirname, 'results');
     mkdirSync(out, { recursive: true });
     writeFileSync(path.join(out, `${date}.json`), `${JSON.stringify(result, null, 2)}\n`);

@@ -48,9 +48,10 @@ async function pool(n: number, concurrency: number, work: (i: number) => Promise
   }));
 }
 
-export async function startPipeline(assembly: string, work: string): Promise<RuntimeProcess & { api: string }> {
+/** `functionLogs`: where the runtime appends every function's log lines (the cost section reads them). */
+export async function startPipeline(assembly: string, work: string, functionLogs = path.join(work, 'pipeline-functions.log')): Promise<RuntimeProcess & { api: string }> {
   const runtime = await startRuntimeProcess({
-    args: ['--assembly', assembly, '--data-dir', path.join(work, 'pipeline-data'), '--port', '0', '--aws-port', '0', '--outputs-file', path.join(work, 'pipeline-outputs.json')],
+    args: ['--assembly', assembly, '--data-dir', path.join(work, 'pipeline-data'), '--port', '0', '--aws-port', '0', '--outputs-file', path.join(work, 'pipeline-outputs.json'), '--function-logs', functionLogs],
   });
   const api = Object.values(runtime.outputs)[0]!.ApiUrl!;
   for (const sku of SKUS) {

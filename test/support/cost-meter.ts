@@ -10,6 +10,7 @@
  * - Events, SQS requests and invocations are counted by the saga harness (test/support/saga-system.ts).
  * DynamoDB Local's ReturnConsumedCapacity is not used: it undercounts transactions (2 units where AWS bills 4).
  */
+import { PRICES as LIST } from '../../bench/prices';
 import { GetCommand, QueryCommand, TransactWriteCommand, BatchGetCommand, PutCommand, UpdateCommand, DynamoDBDocumentClient, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { itemSize } from './item-size';
@@ -155,14 +156,14 @@ export function indexWrites(index: IndexModel, tableKeys: readonly string[], bef
   return JSON.stringify(old) === JSON.stringify(now) ? 0 : writeUnits(now);
 }
 
-/** Prices per million, as the issue gives them (us-east-1, on demand). */
+/** Prices per million, from the one price list (bench/prices.ts). */
 export const PRICES = {
-  'write units': 0.625,
-  'read units': 0.125,
-  events: 1.0,
-  'SQS requests': 0.4,
-  invocations: 0.2,
-  'HTTP requests': 1.0,
+  'write units': LIST.dynamodbPerMillionWriteUnits,
+  'read units': LIST.dynamodbPerMillionReadUnits,
+  events: LIST.eventBridgePerMillionEvents,
+  'SQS requests': LIST.sqsPerMillionRequests,
+  invocations: LIST.lambdaPerMillionRequests,
+  'HTTP requests': LIST.httpApiPerMillionRequests,
 } as const;
 
 /** The itemised table: each line with its count per order and its price per million orders. */

@@ -3,10 +3,8 @@
  * and priced per million orders. The design must not cost more than the saga it replaced: that figure was measured
  * the same way on the code before (docs/evidence/cost-before.txt) and is the budget here. docs/cost.md itemises both.
  */
-import { IDEMPOTENCY_TABLE, INVENTORY_TABLE, NOTIFICATIONS_TABLE, ORDERS_TABLE } from '../../../functions/adapters/table-schema';
-import { CostMeter, costTable, TableModel } from '../../support/cost-meter';
-import { Scheduler } from '../../support/interleaving';
-import { SagaSystem } from '../../support/saga-system';
+import { CostMeter, costTable } from '../../support/cost-meter';
+import { meterPlaceAndPay } from '../../support/order-cost';
 import { useLocalTables } from './fixtures';
 
 const tables = useLocalTables();
@@ -14,35 +12,8 @@ const tables = useLocalTables();
 /** docs/evidence/cost-before.txt: $23.15 per million orders with fresh SKUs, $103.15 with 1,000 open holds per SKU. */
 const BEFORE_PER_MILLION = { freshSkus: 23.15, thousandOpenHolds: 103.15 };
 
-function models(): Record<string, TableModel> {
-  const { names } = tables();
-  return {
-    [names.orders]: {
-      keys: [ORDERS_TABLE.partitionKey],
-      indexes: Object.values(ORDERS_TABLE.indexes).map((i) => ({ name: i.name, partitionKey: i.partitionKey, sortKey: i.sortKey, projects: 'keysOnly' in i.projection ? [] : i.projection.include })),
-    },
-    [names.inventory]: { keys: [INVENTORY_TABLE.partitionKey], indexes: [] },
-    [names.notifications]: { keys: [NOTIFICATIONS_TABLE.partitionKey, NOTIFICATIONS_TABLE.sortKey], indexes: [] },
-    [names.idempotency]: { keys: [IDEMPOTENCY_TABLE.partitionKey], indexes: [] },
-  };
-}
-
 async function placeAndPay(openReservationsPerSku: number) {
-  const meter = new CostMeter(tables().client, models());
-  const system = new SagaSystem(tables(), { meter });
-  const scheduler = new Scheduler();
-  const skus = [system.sku('a'), system.sku('b')];
-  for (const sku of skus) await system.stock(sku, 1_000_000);
-  // Other customers' open reservations on the same SKUs: with counters, they change nothing in the SKU items.
-  for (let i = 0; i < openReservationsPerSku; i++) await system.place(skus.map((sku) => ({ sku, quantity: 1 })));
-  if (openReservationsPerSku) await scheduler.runFree(system.deliver());
-
-  meter.start();
-  const orderId = (await scheduler.runFree(system.placeStep(skus.map((sku) => ({ sku, quantity: 1 })), `cost-${skus[0]}`))) as string;
-  await scheduler.runFree(system.deliver());
-  await scheduler.runFree(system.pay(orderId));
-  await scheduler.runFree(system.deliver());
-  meter.stop();
+  const { meter, system, orderId } = await meterPlaceAndPay(tables(), openReservationsPerSku);
   expect(await system.orderStatus(orderId)).toBe('PAID');
   expect(await system.violations()).toEqual([]);
   return meter;
