@@ -46,6 +46,8 @@ const SERVICE_NAME = 'compensation-sweep';
 export class CompensationSweep extends Construct {
   readonly stateMachine: StateMachine;
   readonly schedule: Schedule;
+  /** Sweep starts the schedule could not make (after its retries). */
+  readonly scheduleDeadLetterQueue: Queue;
   readonly functions: { findWork: PipelineFunction; repairOrder: PipelineFunction; summarise: PipelineFunction };
 
   constructor(scope: Construct, id: string, props: CompensationSweepProps) {
@@ -98,12 +100,12 @@ export class CompensationSweep extends Construct {
       comment: 'Re-publishes or flags stuck PENDING orders, cancels unpaid RESERVED orders past their deadline (stock released)',
     });
 
-    const scheduleDeadLetters = new Queue(this, 'ScheduleDLQ', {
+    const scheduleDeadLetters = (this.scheduleDeadLetterQueue = new Queue(this, 'ScheduleDLQ', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(QUEUE_RETENTION_DAYS.deadLetter),
       removalPolicy: RemovalPolicy.DESTROY,
-    });
+    }));
     acknowledge(scheduleDeadLetters, {
       'Serverless::Serverless-SQSRedrivePolicy': REASONS.isDeadLetterQueue,
       'AwsSolutions::AwsSolutions-SQS3': REASONS.isDeadLetterQueue,
