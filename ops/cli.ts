@@ -53,9 +53,11 @@ interface Parsed {
 }
 
 function parse(argv: string[]): Parsed {
+  // `--from -30m`: a time ago is a value, not an option.
+  const args = argv.flatMap((a, i) => (/^-\d+[smhd]$/.test(a) && ['--from', '--to'].includes(argv[i - 1]) ? [] : /^--(from|to)$/.test(a) && /^-\d+[smhd]$/.test(argv[i + 1] ?? '') ? [`${a}=${argv[i + 1]}`] : [a]));
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args,
       allowPositionals: true,
       strict: true,
       options: {
@@ -87,11 +89,11 @@ function integer(value: string | boolean | undefined, flag: string, min: number,
   return n;
 }
 
-/** An ISO time, `now`, or a time ago: `-30s`, `-15m`, `-2h`, `-1d`. */
+/** An ISO time, `now`, or a time ago: `-30s`, `-15m`, `-2h`, `-1d` (or without the minus). */
 export function parseTime(value: string | boolean | undefined, flag: string, now = Date.now()): Date {
   if (typeof value !== 'string') throw new UsageError(`events replay needs ${flag} T (an ISO time, now, or -30m / -2h / -1d)`);
   if (value === 'now') return new Date(now);
-  const ago = /^-(\d+)([smhd])$/.exec(value);
+  const ago = /^-?(\d+)([smhd])$/.exec(value);
   if (ago) return new Date(now - Number(ago[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 's']);
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw new UsageError(`${flag} ${value} is not a time (an ISO time like 2026-12-01T10:00:00Z, now, or -30m / -2h / -1d)`);
@@ -121,8 +123,8 @@ export async function runOps(argv: string[], io: OpsIo): Promise<number> {
     // The command line is checked before anything is read or reached.
     const run = commandOf(command, values);
     const stack = readOutputsFile(findOutputsFile(values['outputs-file'] as string | undefined), values.stack as string | undefined);
-    const endpoint = (values['endpoint-url'] as string | undefined) ?? io.env.AWS_ENDPOINT_URL ?? localEndpointOf(stack);
-    const region = (values.region as string | undefined) ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    const endpoint = (values['endpoint-url'] as string | undefined) || io.env.AWS_ENDPOINT_URL || localEndpointOf(stack);
+    const region = (values.region as string | undefined) || io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION || 'us-east-1';
     clients = io.clients ?? createClients({ endpoint, region });
     const ctx: OpsContext = {
       stack,
@@ -154,7 +156,7 @@ function commandOf(command: string[], values: Parsed['values']): Run {
   const timeout = integer(values.timeout, '--timeout', 1, 86_400);
   const only = (allowed: string[], usage: string) => {
     const given = Object.keys(values).filter((k) => values[k] !== undefined && !['json', 'outputs-file', 'stack', 'endpoint-url', 'region', ...allowed].includes(k));
-    if (given.length) throw new UsageError(`${usage} takes no --${given[0]}`);
+    if (given.length) throw new UsageError(`${usage} takes no ${given[0].length === 1 ? '-' : '--'}${given[0]}`);
   };
   const done = <T>(render: (r: T) => string) => (report: T) => ({ report, text: render(report) });
   switch (`${name} ${name === 'status' || name === 'order' ? '' : sub ?? ''}`.trim()) {

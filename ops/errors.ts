@@ -25,8 +25,10 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'ETIME
 export function explainAwsError(error: unknown, where: string, doing: string): OpsError {
   if (error instanceof OpsError) return error;
   const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string }; $metadata?: unknown };
-  const code = e.code ?? e.cause?.code ?? (e.name === 'TimeoutError' ? 'ETIMEDOUT' : undefined);
-  if (code && NETWORK_CODES.has(code)) {
+  // The SDK wraps a connection failure in an error whose message names the code (and may keep it as code or cause).
+  const named = /\b(E[A-Z_]+)\b/.exec(e.message ?? '')?.[1];
+  const code = [e.code, e.cause?.code, named, e.name === 'TimeoutError' ? 'ETIMEDOUT' : undefined].find((c) => c && NETWORK_CODES.has(c));
+  if (code) {
     return new UnreachableError(`nothing answers at ${where} (${code}): start the local runtime (npm start) or pass --endpoint-url / AWS_ENDPOINT_URL`);
   }
   const message = (e.message ?? String(error)).split('\n')[0];

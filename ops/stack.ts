@@ -87,8 +87,7 @@ export function resolveQueue(stack: StackOutputs, argument: string, accepted: re
   const queues = stackQueues(stack);
   const wanted = argument.trim();
   const found =
-    queues.find((q) => q.role === wanted || q.name === wanted || q.url === wanted) ??
-    queues.find((q) => q.consumer === wanted && q.kind === preferred);
+    queues.find((q) => q.consumer === wanted && q.kind === preferred) ?? queues.find((q) => q.role === wanted || q.name === wanted || q.url === wanted);
   const takes = queues.filter((q) => accepted.includes(q.kind)).map((q) => q.role);
   if (!found) throw new UnknownQueueError(`unknown queue '${argument}': ${command} takes ${takes.join(', ')} (or a queue name or URL)`);
   if (!accepted.includes(found.kind)) {
