@@ -131,7 +131,13 @@ export class CompensationSweep extends Construct {
     o.alarm(this, 'ItemFailuresAlarm', itemFailures, 1, 'The compensation sweep could not repair some orders (see the execution output)');
     const needingAttention = new Metric({ namespace: METRICS_NAMESPACE, metricName: METRIC.ordersNeedingAttention, dimensionsMap: { service: SERVICE_NAME }, period: Duration.minutes(5), statistic: 'Sum' });
     o.alarm(this, 'NeedsAttentionAlarm', needingAttention, 1, 'Orders moved to NEEDS_ATTENTION after their re-publish attempts ran out');
-    o.alarmOnDeadLetters(this, 'ScheduleDLQAlarm', scheduleDeadLetters, 'sweep schedule target');
+    o.alarmOnDeadLetters(
+      this,
+      'ScheduleDLQAlarm',
+      scheduleDeadLetters,
+      'sweep schedule target',
+      'The schedule could not start the sweep (ERROR_CODE on each message): fix the cause, run it by hand (npm run ops -- sweep run), then purge the DLQ. docs/runbook.md',
+    );
     o.graph('Sweep executions / item failures', [this.stateMachine.metricSucceeded(), this.stateMachine.metricFailed(), itemFailures, needingAttention]);
     for (const f of Object.values(this.functions)) o.alarmOnFunction(f, f, `sweep ${f.node.id}`);
   }
