@@ -28,7 +28,7 @@ queues: a role (inventory-dlq, notification-target-dlq, relay-dlq, ...), a consu
 rule-target DLQ for events replay-failed), a queue name or a queue URL
 
 options:
-  --json                 one JSON object on stdout
+  --json                 one JSON object on stdout (npm run -s ops -- ... --json: without npm's banner)
   --outputs-file F       the stack outputs (cdk deploy --outputs-file F); default .local/outputs.json (npm start)
   --stack NAME           the stack in an outputs file holding several
   --endpoint-url URL     every service at URL (default AWS_ENDPOINT_URL; the local runtime's, from its outputs)
@@ -137,7 +137,8 @@ export async function runOps(argv: string[], io: OpsIo): Promise<number> {
     io.stdout(`${json ? JSON.stringify(report) : text}\n`);
     return 0;
   } catch (error) {
-    const e = error instanceof OpsError ? error : new OpsError(String((error as Error)?.stack ?? error));
+    // Not foreseen: still one line, the error's own.
+    const e = error instanceof OpsError ? error : new OpsError(`unexpected: ${String((error as Error)?.message ?? error).split('\n')[0]}`);
     io.stderr(`ops: ${e.message}\n`);
     if (json) {
       const report = e instanceof RedriveFailedError ? e.report : e instanceof SweepFailedError ? e.run : undefined;
