@@ -46,6 +46,8 @@ const SERVICE_NAME = 'compensation-sweep';
 export class CompensationSweep extends Construct {
   readonly stateMachine: StateMachine;
   readonly schedule: Schedule;
+  /** Sweep starts the schedule could not make (after its retries). */
+  readonly scheduleDeadLetterQueue: Queue;
   readonly functions: { findWork: PipelineFunction; repairOrder: PipelineFunction; summarise: PipelineFunction };
 
   constructor(scope: Construct, id: string, props: CompensationSweepProps) {
@@ -98,12 +100,12 @@ export class CompensationSweep extends Construct {
       comment: 'Re-publishes or flags stuck PENDING orders, cancels unpaid RESERVED orders past their deadline (stock released)',
     });
 
-    const scheduleDeadLetters = new Queue(this, 'ScheduleDLQ', {
+    const scheduleDeadLetters = (this.scheduleDeadLetterQueue = new Queue(this, 'ScheduleDLQ', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(QUEUE_RETENTION_DAYS.deadLetter),
       removalPolicy: RemovalPolicy.DESTROY,
-    });
+    }));
     acknowledge(scheduleDeadLetters, {
       'Serverless::Serverless-SQSRedrivePolicy': REASONS.isDeadLetterQueue,
       'AwsSolutions::AwsSolutions-SQS3': REASONS.isDeadLetterQueue,
@@ -129,7 +131,13 @@ export class CompensationSweep extends Construct {
     o.alarm(this, 'ItemFailuresAlarm', itemFailures, 1, 'The compensation sweep could not repair some orders (see the execution output)');
     const needingAttention = new Metric({ namespace: METRICS_NAMESPACE, metricName: METRIC.ordersNeedingAttention, dimensionsMap: { service: SERVICE_NAME }, period: Duration.minutes(5), statistic: 'Sum' });
     o.alarm(this, 'NeedsAttentionAlarm', needingAttention, 1, 'Orders moved to NEEDS_ATTENTION after their re-publish attempts ran out');
-    o.alarmOnDeadLetters(this, 'ScheduleDLQAlarm', scheduleDeadLetters, 'sweep schedule target');
+    o.alarmOnDeadLetters(
+      this,
+      'ScheduleDLQAlarm',
+      scheduleDeadLetters,
+      'sweep schedule target',
+      'The schedule could not start the sweep (ERROR_CODE on each message): fix the cause, run it by hand (npm run ops -- sweep run), then purge the DLQ. docs/runbook.md',
+    );
     o.graph('Sweep executions / item failures', [this.stateMachine.metricSucceeded(), this.stateMachine.metricFailed(), itemFailures, needingAttention]);
     for (const f of Object.values(this.functions)) o.alarmOnFunction(f, f, `sweep ${f.node.id}`);
   }

@@ -87,7 +87,13 @@ export class Consumer extends Construct {
 
     const o = props.observability;
     o.alarmOnDeadLetters(this, 'DLQAlarm', this.deadLetterQueue, `${id} queue`);
-    o.alarmOnDeadLetters(this, 'RuleTargetDLQAlarm', this.ruleTargetDeadLetterQueue, `${id} rule target`);
+    o.alarmOnDeadLetters(
+      this,
+      'RuleTargetDLQAlarm',
+      this.ruleTargetDeadLetterQueue,
+      `${id} rule target`,
+      'EventBridge could not deliver these events to the queue (ERROR_CODE and ERROR_MESSAGE on each message): fix the cause, then put them back on the bus (npm run ops -- events replay-failed; SQS cannot redrive to a bus). docs/runbook.md',
+    );
     o.alarmOnQueueAge(this, 'QueueAgeAlarm', this.queue, `${id} queue`);
     o.alarmOnFunction(this, this.function, `${id} consumer`);
   }

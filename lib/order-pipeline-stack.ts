@@ -3,6 +3,7 @@ import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/shared/env';
 import { CompensationSweep } from './compensation-sweep';
@@ -14,14 +15,14 @@ import { Observability } from './observability';
 import { OrderEvents } from './order-events';
 import { OrdersApi } from './orders-api';
 import { PipelineFunction } from './pipeline-function';
+import { QUEUE_OUTPUTS, QueueKind, RESOURCE_OUTPUTS } from './stack-outputs';
 import { Tables } from './tables';
 
 export interface OrderPipelineStackProps extends StackProps {
   config: PipelineConfig;
 }
 
-/** The stack output keys (deploy outputs, the local runtime's outputs file). */
-export const OUTPUTS = ['ApiUrl', 'OrdersTableName', 'InventoryTableName', 'EventBusName', 'SweepStateMachineArn', 'AlarmTopicArn'] as const;
+export { OUTPUTS } from './stack-outputs';
 
 export class OrderPipelineStack extends Stack {
   readonly tables: Tables;
@@ -119,15 +120,26 @@ export class OrderPipelineStack extends Stack {
     const access = functionAccess(config.notificationChannel);
     for (const name of Object.keys(this.functions) as FunctionName[]) grantAccess(this.functions[name], access[name], accessResources);
 
-    const outputs: Record<(typeof OUTPUTS)[number], string> = {
+    const outputs: Record<(typeof RESOURCE_OUTPUTS)[number], string> = {
       ApiUrl: this.api.stage.url,
       OrdersTableName: orders.tableName,
       InventoryTableName: inventory.tableName,
+      NotificationsTableName: notifications.tableName,
       EventBusName: bus.eventBusName,
+      EventArchiveName: this.events.archive.archiveName,
       SweepStateMachineArn: this.sweep.stateMachine.stateMachineArn,
       AlarmTopicArn: this.observability.alarmTopic.topicArn,
     };
     for (const [key, value] of Object.entries(outputs)) new CfnOutput(this, key, { value });
+    // The queues an operator watches and redrives (the ops CLI finds them by these outputs).
+    const queueOf: Record<QueueKind, (c?: Consumer) => Queue> = {
+      queue: (c) => c!.queue,
+      dlq: (c) => c!.deadLetterQueue,
+      'rule-target-dlq': (c) => c!.ruleTargetDeadLetterQueue,
+      'relay-dlq': () => this.relay.deadLetterQueue,
+      'schedule-dlq': () => this.sweep.scheduleDeadLetterQueue,
+    };
+    for (const q of QUEUE_OUTPUTS) new CfnOutput(this, q.output, { value: queueOf[q.kind](q.consumer && this.consumers[q.consumer]).queueUrl });
   }
 }
 

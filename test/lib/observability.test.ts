@@ -3,6 +3,7 @@
  * sweep), dashboard, outputs.
  */
 import { OUTPUTS } from '../../lib/order-pipeline-stack';
+import { QUEUE_OUTPUTS } from '../../lib/stack-outputs';
 import { CONSUMERS, ConsumerName, DEFAULT_CONFIG } from '../../lib/config';
 import { alarmsOn as alarmsOnMetric, deadLetterQueueIds, firesAt, render, resources, targetOf } from './cfn';
 import { logicalIdOf, synth } from './synth';
@@ -107,6 +108,21 @@ test('a dashboard exists', () => {
 });
 
 describe('outputs', () => {
+  test('name every queue and DLQ by its role, as the ops CLI finds them', () => {
+    const id = (c: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(stack, c);
+    const urlOf = (key: string) => outputs[key].Value;
+    for (const name of Object.keys(stack.consumers) as (keyof typeof stack.consumers)[]) {
+      const c = stack.consumers[name];
+      const byKind = Object.fromEntries(QUEUE_OUTPUTS.filter((q) => q.consumer === name).map((q) => [q.kind, urlOf(q.output)]));
+      expect(byKind).toEqual({ queue: { Ref: id(c.queue) }, dlq: { Ref: id(c.deadLetterQueue) }, 'rule-target-dlq': { Ref: id(c.ruleTargetDeadLetterQueue) } });
+    }
+    const single = (kind: string) => urlOf(QUEUE_OUTPUTS.find((q) => q.kind === kind)!.output);
+    expect(single('relay-dlq')).toEqual({ Ref: id(stack.relay.deadLetterQueue) });
+    expect(single('schedule-dlq')).toEqual({ Ref: id(stack.sweep.scheduleDeadLetterQueue) });
+    // Every queue of the stack is one of them.
+    expect(Object.keys(resources(template, 'AWS::SQS::Queue')).sort()).toEqual(QUEUE_OUTPUTS.map((q) => (urlOf(q.output) as { Ref: string }).Ref).sort());
+  });
+
   test('are exactly OUTPUTS', () => {
     expect(Object.keys(outputs).sort()).toEqual([...OUTPUTS].sort());
   });
@@ -118,6 +134,8 @@ describe('outputs', () => {
     expect(outputs.EventBusName.Value).toEqual({ Ref: id(stack.events.bus) });
     expect(outputs.SweepStateMachineArn.Value).toEqual({ Ref: id(stack.sweep.stateMachine) });
     expect(outputs.AlarmTopicArn.Value).toEqual({ Ref: id(stack.observability.alarmTopic) });
+    expect(outputs.NotificationsTableName.Value).toEqual({ Ref: id(stack.tables.notifications) });
+    expect(outputs.EventArchiveName.Value).toEqual({ Ref: id(stack.events.archive) });
     expect(render(outputs.ApiUrl.Value)).toMatch(new RegExp(`^https://<Ref:${id(stack.api.api)}>\\.execute-api\\.`));
   });
 });

@@ -1,0 +1,61 @@
+/** `ops status`: every queue and DLQ with its depth, and the last sweep runs with their summaries. */
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { QueueKind } from '../lib/stack-outputs';
+import { aws, OpsContext } from './context';
+import { peekMessages } from './messages';
+import { stackQueues } from './stack';
+import { lastSweeps, SweepRun } from './sweep';
+
+export interface QueueStatus {
+  role: string;
+  kind: QueueKind;
+  name: string;
+  url: string;
+  visible: number;
+  inFlight: number;
+  delayed: number;
+  /**
+   * Seconds since the oldest peeked message was sent, for a DLQ holding messages (its first 10 peeked: SQS gives no
+   * order). A consumer's queue is not peeked (a receive counts towards its DLQ): its age is the CloudWatch metric
+   * ApproximateAgeOfOldestMessage (the QueueAgeAlarm), null here.
+   */
+  oldestAgeSeconds: number | null;
+}
+
+export interface StatusReport {
+  stack: string;
+  queues: QueueStatus[];
+  sweeps: SweepRun[];
+}
+
+const AGE_SAMPLE = 10;
+
+export async function status(ctx: OpsContext, options: { sweeps?: number; now?: () => number } = {}): Promise<StatusReport> {
+  const now = options.now ?? Date.now;
+  const queues = await Promise.all(
+    stackQueues(ctx.stack).map(async (queue): Promise<QueueStatus> => {
+      const { Attributes = {} } = await aws(ctx, `GetQueueAttributes ${queue.name}`, () =>
+        ctx.clients.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+        ),
+      );
+      const visible = Number(Attributes.ApproximateNumberOfMessages ?? 0);
+      let oldestAgeSeconds: number | null = null;
+      if (queue.kind !== 'queue' && visible > 0) {
+        const sent = (await peekMessages(ctx, queue, AGE_SAMPLE)).map((m) => Date.parse(m.sentAt ?? '')).filter((t) => !Number.isNaN(t));
+        if (sent.length) oldestAgeSeconds = Math.max(0, Math.round((now() - Math.min(...sent)) / 1000));
+      }
+      return {
+        role: queue.role,
+        kind: queue.kind,
+        name: queue.name,
+        url: queue.url,
+        visible,
+        inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+        delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+        oldestAgeSeconds,
+      };
+    }),
+  );
+  return { stack: ctx.stack.stackName, queues, sweeps: await lastSweeps(ctx, options.sweeps ?? 5) };
+}

@@ -1,0 +1,279 @@
+/**
+ * The operator's CLI (`npm run ops`) against the whole local runtime: every command in process (the functions of
+ * ops/ with their clients, and runOps for the text and --json answers), its errors and exit codes, and two real
+ * `node bin/ops.ts` runs. The issue's acceptance scenario first: the notification consumer fails, five orders land
+ * in its DLQ, `status` shows them, the consumer is fixed, `dlq redrive` puts them back, and every order is notified
+ * once per event type.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { EVENT_CATALOGUE } from '../../functions/domain/events';
+import { QUEUE_OUTPUTS } from '../../lib/stack-outputs';
+import { LocalRuntime, startRuntime } from '../../local/runtime';
+import { createClients, destroyClients, OpsClients } from '../../ops/clients';
+import { runOps } from '../../ops/cli';
+import { OpsContext } from '../../ops/context';
+import { peekDlq, purgeDlq, redriveDlq } from '../../ops/dlq';
+import { OrderNotFoundError, UnknownQueueError, UsageError } from '../../ops/errors';
+import { replayArchive, replayFailed } from '../../ops/events';
+import { orderTimeline } from '../../ops/order';
+import { readOutputsFile } from '../../ops/stack';
+import { status } from '../../ops/status';
+import { runSweep } from '../../ops/sweep';
+import { request } from '../support/api-client';
+import { e2eAssembly } from '../support/e2e-assembly';
+import { eventually } from '../support/eventually';
+
+jest.setTimeout(120_000);
+
+/** The notification queue's visibility timeout (62 s) is half a second here: five failed receives take ~3 s. */
+const TIME_SCALE = 120;
+const work = mkdtempSync(path.join(tmpdir(), 'order-pipeline-ops-cli-'));
+const outputsFile = path.join(work, 'outputs.json');
+const root = path.join(__dirname, '..', '..');
+let runtime: LocalRuntime;
+let clients: OpsClients;
+let ctx: OpsContext;
+let notificationBroken = false;
+const progress: string[] = [];
+const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+
+const api = () => runtime.outputs[runtime.stackName].ApiUrl;
+
+async function placeOrder(customerId: string, sku: string, quantity: number): Promise<string> {
+  const placed = await request(api(), 'POST', '/orders', { body: { customerId, items: [{ sku, quantity }] }, headers: { 'idempotency-key': `${customerId}-${sku}-${Math.random()}` } });
+  expect(placed.status).toBe(201);
+  return placed.body.orderId as string;
+}
+
+async function notificationsOf(orderId: string): Promise<string[]> {
+  const { Items = [] } = await clients.ddb.send(
+    new QueryCommand({ TableName: ctx.stack.outputs.NotificationsTableName, KeyConditionExpression: 'orderId = :id', ExpressionAttributeValues: { ':id': orderId } }),
+  );
+  return Items.map((n) => String(n.eventType)).sort();
+}
+
+/** runOps in process: its exit code, stdout and stderr. */
+async function ops(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runOps([...argv, '--outputs-file', outputsFile], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, clients, pollIntervalMs: 100 });
+  return { code, stdout, stderr };
+}
+
+beforeAll(async () => {
+  runtime = await startRuntime({
+    port: 0,
+    awsPort: 0,
+    inMemory: true,
+    timeScale: TIME_SCALE,
+    useAssembly: await e2eAssembly(),
+    outputsFile,
+    log: () => undefined,
+    // The drill's switch: the notification consumer fails every invocation while it is on.
+    wrapInvoker: (fn) =>
+      fn.name.startsWith('notification')
+        ? { name: fn.name, invoke: async (event) => (notificationBroken ? { ok: false, error: { errorType: 'Drill', errorMessage: 'notification consumer broken on purpose' }, durationMs: 0 } : fn.invoke(event)) }
+        : fn,
+  });
+  clients = createClients({ endpoint: runtime.endpoints.aws, region: 'us-east-1' });
+  ctx = { stack: readOutputsFile(outputsFile), clients, where: runtime.endpoints.aws, progress: (line) => progress.push(line), pollIntervalMs: 100 };
+});
+
+afterAll(async () => {
+  if (clients) destroyClients(clients);
+  await runtime?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('acceptance: the notification consumer fails, 5 orders land in its DLQ (status, peek), it is fixed, dlq redrive puts them back: one notification per event type each', async () => {
+  expect((await request(api(), 'PUT', '/inventory/ops-drill', { body: { available: 0 } })).status).toBe(201);
+  notificationBroken = true;
+  // Out of stock: each order ends REJECTED and owes exactly one notification, InventoryRejected.
+  const orders = await Promise.all([1, 2, 3, 4, 5].map((i) => placeOrder(`c-drill-${i}`, 'ops-drill', 1)));
+  const dlq = async () => (await status(ctx)).queues.find((q) => q.role === 'notification-dlq')!;
+  await eventually(async () => expect((await dlq()).visible).toBe(5), 30_000, 250);
+  const shown = await dlq();
+  expect(shown.oldestAgeSeconds).toEqual(expect.any(Number));
+
+  const peeked = await peekDlq(ctx, 'notification', { limit: 10 });
+  expect(peeked).toMatchObject({ queue: 'notification-dlq', kind: 'dlq', visible: 5 });
+  expect(peeked.messages.map((m) => m.orderId).sort()).toEqual([...orders].sort());
+  for (const m of peeked.messages) {
+    expect(m).toMatchObject({ eventType: 'InventoryRejected', receiveCount: expect.any(Number), sentAt: expect.any(String), firstReceivedAt: expect.any(String) });
+    expect(m.receiveCount).toBeGreaterThan(5); // five by the consumer, one by this peek
+  }
+  // Peeking consumed nothing.
+  expect((await dlq()).visible).toBe(5);
+  for (const orderId of orders) expect(await notificationsOf(orderId)).toEqual([]);
+
+  notificationBroken = false;
+  const redrive = await redriveDlq(ctx, 'notification', { rate: 50 });
+  expect(redrive).toMatchObject({ queue: 'notification-dlq', destination: 'OrderPipeline-notification', status: 'COMPLETED', moved: 5, toMove: 5 });
+  expect(progress.some((l) => /^redrive notification-dlq -> OrderPipeline-notification: \[[#.]{20}\] \d\/5 /.test(l))).toBe(true);
+  await eventually(async () => {
+    for (const orderId of orders) expect(await notificationsOf(orderId)).toEqual(['InventoryRejected']);
+  });
+  expect((await dlq()).visible).toBe(0);
+});
+
+test('status --json: every queue of the stack outputs with its counts, and the last sweep runs', async () => {
+  await eventually(async () => expect((await status(ctx)).sweeps.length).toBeGreaterThan(0), 30_000, 250); // the schedule fires every 2 s here
+  const { code, stdout } = await ops('status', '--json');
+  expect(code).toBe(0);
+  const report = JSON.parse(stdout);
+  expect(Object.keys(report).sort()).toEqual(['queues', 'stack', 'sweeps']);
+  expect(report.queues.map((q: { role: string }) => q.role)).toEqual(QUEUE_OUTPUTS.map((q) => q.role));
+  for (const q of report.queues) expect(q).toEqual({ role: expect.any(String), kind: expect.any(String), name: expect.any(String), url: expect.any(String), visible: expect.any(Number), inFlight: expect.any(Number), delayed: expect.any(Number), oldestAgeSeconds: q.visible ? expect.any(Number) : null });
+  expect(report.sweeps[0]).toMatchObject({ name: expect.any(String), executionArn: expect.stringContaining(':execution:'), status: 'SUCCEEDED', startedAt: expect.any(String), summary: { found: { republish: expect.any(Number), expire: expect.any(Number) }, failed: 0 } });
+
+  const text = await ops('status');
+  expect(text.stdout).toMatch(/^stack OrderPipeline\nQUEUE +KIND +VISIBLE +IN FLIGHT +OLDEST +NAME\n/);
+  expect(text.stdout).toContain('notification-target-dlq  rule-target-dlq');
+});
+
+test('sweep run: starts the sweep, waits, prints its summary (--json: the run)', async () => {
+  const run = await runSweep(ctx);
+  expect(run).toMatchObject({ status: 'SUCCEEDED', summary: { found: expect.any(Object), outcomes: expect.any(Object), failed: 0, failures: [] } });
+  const { code, stdout } = await ops('sweep', 'run', '--json');
+  expect(code).toBe(0);
+  expect(JSON.parse(stdout)).toMatchObject({ name: expect.stringMatching(/^ops-/), status: 'SUCCEEDED', summary: { failed: 0 } });
+});
+
+test('order: a reserved order the customer cancelled, its timeline from the tables (status, stock, events, notifications)', async () => {
+  expect((await request(api(), 'PUT', '/inventory/ops-timeline', { body: { available: 3 } })).status).toBe(201);
+  const orderId = await placeOrder('c-timeline', 'ops-timeline', 2);
+  await eventually(async () => expect(await notificationsOf(orderId)).toEqual(['InventoryReserved']), 20_000, 100);
+  expect((await request(api(), 'POST', `/orders/${orderId}/cancel`)).status).toBe(200);
+  await eventually(async () => expect(await notificationsOf(orderId)).toEqual(['InventoryReserved', 'OrderCancelled']), 20_000, 100);
+  const report = await orderTimeline(ctx, orderId);
+  expect(report.order).toMatchObject({ orderId, status: 'CANCELLED', cancellation: { reason: 'CUSTOMER' } });
+  expect(report.timeline.map((e) => `${e.kind} ${e.what.split(' (')[0].split(':')[0]}`)).toEqual([
+    'status placed by c-timeline',
+    'event OrderPlaced',
+    'status RESERVED',
+    'stock reserved ops-timeline x2',
+    'event InventoryReserved',
+    'notification InventoryReserved',
+    'status CANCELLED',
+    'stock released ops-timeline x2',
+    'event OrderCancelled',
+    'notification OrderCancelled',
+  ]);
+  expect(report.timeline.every((e) => e.at)).toBe(true);
+
+  const { code, stdout } = await ops('order', orderId, '--json');
+  expect(code).toBe(0);
+  expect(Object.keys(JSON.parse(stdout)).sort()).toEqual(['notifications', 'order', 'timeline']);
+  expect((await ops('order', orderId)).stdout).toMatch(new RegExp(`^order ${orderId}  CANCELLED  customer c-timeline`));
+
+  await expect(orderTimeline(ctx, 'ord_nosuchorder')).rejects.toThrow(OrderNotFoundError);
+  const missing = await ops('order', 'ord_nosuchorder', '--json');
+  expect(missing.code).toBe(1);
+  expect(JSON.parse(missing.stdout)).toEqual({ error: { message: `no order ord_nosuchorder in ${ctx.stack.outputs.OrdersTableName}`, exitCode: 1, type: 'OrderNotFoundError' } });
+});
+
+test('events replay-failed: a delivery failure EventBridge left in a rule-target DLQ (ERROR_CODE shown by peek) goes back on the bus, then out of the DLQ', async () => {
+  const queue = ctx.stack.outputs.NotificationRuleTargetDLQUrl;
+  const orderId = `ord_replayfailed${process.pid}`;
+  const event = {
+    version: '0', id: 'failed-1', 'detail-type': 'InventoryRejected', source: EVENT_CATALOGUE.InventoryRejected.source, account: '000000000000', time: new Date().toISOString(), region: 'us-east-1', resources: [],
+    detail: EVENT_CATALOGUE.InventoryRejected.detail.parse({ eventId: 'evt-replay-failed', orderId, customerId: 'c-replay', correlationId: 'corr-replay', reason: 'OUT_OF_STOCK', sku: 'ops-drill', occurredAt: new Date().toISOString() }),
+  };
+  // What EventBridge sends a target's DLQ when delivery fails (the event, with its error as message attributes).
+  await clients.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queue,
+      MessageBody: JSON.stringify(event),
+      MessageAttributes: { ERROR_CODE: { DataType: 'String', StringValue: 'SDK_CLIENT_ERROR' }, ERROR_MESSAGE: { DataType: 'String', StringValue: 'the queue was unreachable' }, RETRY_ATTEMPTS: { DataType: 'String', StringValue: '20' } },
+    }),
+  );
+  await clients.sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: 'not an event' }));
+
+  const peeked = await peekDlq(ctx, 'notification-target-dlq');
+  expect(peeked.kind).toBe('rule-target-dlq');
+  expect(peeked.messages.find((m) => m.orderId === orderId)).toMatchObject({ eventType: 'InventoryRejected', attributes: { ERROR_CODE: 'SDK_CLIENT_ERROR', ERROR_MESSAGE: 'the queue was unreachable', RETRY_ATTEMPTS: '20' } });
+  const text = await ops('dlq', 'peek', 'notification-target-dlq');
+  expect(text.stdout).toContain('SDK_CLIENT_ERROR: the queue was unreachable (after 20 retries)');
+
+  // `notification` means its rule-target DLQ here; the message that is no event stays, reported.
+  const report = await replayFailed(ctx, 'notification');
+  expect(report).toMatchObject({ queue: 'notification-target-dlq', sent: 1, failed: [{ error: expect.stringContaining('not JSON') }] });
+  await eventually(async () => expect(await notificationsOf(orderId)).toEqual(['InventoryRejected']));
+  expect((await peekDlq(ctx, 'notification-target-dlq')).messages.map((m) => m.body)).toEqual(['not an event']);
+
+  // dlq purge: refused without --yes (exit 2), then the DLQ emptied.
+  const refused = await ops('dlq', 'purge', 'notification-target-dlq');
+  expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('add --yes') });
+  await expect(purgeDlq(ctx, 'notification-target-dlq', { yes: true })).resolves.toEqual({ queue: 'notification-target-dlq', name: expect.any(String), purged: 1 });
+  expect(JSON.parse((await ops('events', 'replay-failed', 'notification-target-dlq', '--json')).stdout)).toMatchObject({ sent: 0, failed: [] });
+});
+
+test('events replay: the archive window to the rules that take --type, until COMPLETED', async () => {
+  await new Promise((resolve) => setTimeout(resolve, 1010 - (Date.now() % 1000))); // the window ends in the next second
+  const report = await replayArchive(ctx, { from: startedAt, to: new Date(), type: 'OrderPlaced' });
+  expect(report).toMatchObject({ archive: ctx.stack.outputs.EventArchiveName, state: 'COMPLETED', rules: [expect.stringMatching(/^inventoryRule/)], eventLastReplayedTime: expect.any(String) });
+  const { code, stdout } = await ops('events', 'replay', '--from', startedAt.toISOString(), '--to', 'now', '--json');
+  expect(code).toBe(0);
+  expect(JSON.parse(stdout)).toMatchObject({ state: 'COMPLETED', rules: [expect.stringMatching(/^inventoryRule/), expect.stringMatching(/^notificationRule/)] });
+  // The inventory consumer took the replayed OrderPlaced as the duplicates they are: no order changed, nothing notified twice.
+  await expect(ops('events', 'replay', '--from', 'now', '--to', '1h')).resolves.toMatchObject({ code: 2, stderr: 'ops: --from must be before --to\n' });
+});
+
+describe('errors: one line, the names that exist, exit codes', () => {
+  test.each([
+    [['dlq', 'peek', 'nope'], 2, "ops: unknown queue 'nope': dlq peek takes inventory-dlq, inventory-target-dlq, notification-dlq, notification-target-dlq, relay-dlq, sweep-schedule-dlq (or a queue name or URL)"],
+    [['dlq', 'redrive', 'notification-target-dlq'], 2, 'is a rule-target DLQ: dlq redrive takes inventory-dlq, notification-dlq; a rule-target DLQ holds delivery failures with no source queue: re-send them with `events replay-failed`'],
+    [['dlq', 'purge', 'OrderPipeline-inventory', '--yes'], 2, 'ops: inventory (OrderPipeline-inventory) is a consumer queue: dlq purge takes'],
+    [['events', 'replay-failed', 'inventory-dlq'], 2, 'a redrive DLQ goes back to its queue with `dlq redrive`'],
+    [['dlq', 'redrive', 'inventory', '--rate', '0'], 2, 'ops: --rate must be an integer from 1 to 500'],
+    [['dlq', 'peek'], 2, 'ops: dlq peek needs a queue'],
+    [['frobnicate'], 2, "ops: unknown command 'frobnicate'"],
+    [['status', '-n', '3'], 2, 'ops: status takes no -n'],
+    [['events', 'replay', '--to', 'now'], 2, 'ops: events replay needs --from T'],
+  ])('%j: exit %d, %s', async (argv, exitCode, message) => {
+    const { code, stderr, stdout } = await ops(...(argv as string[]));
+    expect(code).toBe(exitCode);
+    expect(stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(stderr).toContain(message);
+    expect(stdout).toBe('');
+  });
+
+  test('the functions throw typed errors', async () => {
+    await expect(peekDlq(ctx, 'nope')).rejects.toThrow(UnknownQueueError);
+    await expect(redriveDlq(ctx, 'notification-target-dlq')).rejects.toThrow(UsageError);
+  });
+
+  test('nothing answering at the endpoint: exit 1, named', async () => {
+    let stderr = '';
+    const code = await runOps(['dlq', 'peek', 'notification', '--outputs-file', outputsFile, '--endpoint-url', 'http://127.0.0.1:9'], { stdout: () => undefined, stderr: (t) => (stderr += t), env: {} });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^ops: nothing answers at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\): start the local runtime \(npm start\) or pass --endpoint-url \/ AWS_ENDPOINT_URL\n$/);
+  });
+
+  test('--json errors are one JSON object on stdout too', async () => {
+    const { code, stdout } = await ops('dlq', 'peek', 'nope', '--json');
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout)).toMatchObject({ error: { exitCode: 2, type: 'UnknownQueueError', message: expect.stringContaining("unknown queue 'nope'") } });
+  });
+});
+
+describe('bin/ops.ts as a process (npm run ops)', () => {
+  const run = (args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'bin/ops.ts', ...args], { cwd: root, env: { ...process.env, AWS_ENDPOINT_URL: '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+
+  test('status --json from the outputs file (the endpoint from its queue URLs): exit 0; a bad option: exit 2', async () => {
+    const [ok, usage] = await Promise.all([run(['status', '--json', '--outputs-file', outputsFile]), run(['status', '--bogus'])]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).queues).toHaveLength(QUEUE_OUTPUTS.length);
+    expect(usage).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining("ops: Unknown option '--bogus'") });
+  });
+});
