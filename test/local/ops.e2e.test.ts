@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DescribeArchiveCommand, DescribeReplayCommand, ListArchivesCommand, StartReplayCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, ListStateMachinesCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { EVENT_CATALOGUE } from '../../functions/domain/events';
 import { QUEUE_OUTPUTS } from '../../lib/stack-outputs';
@@ -44,6 +46,14 @@ const progress: string[] = [];
 const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
 
 const api = () => runtime.outputs[runtime.stackName].ApiUrl;
+const logLines: string[] = [];
+/** The template's only resource of a type: [logical id, properties]. */
+function only(type: string): [string, Record<string, unknown>] {
+  const found = Object.entries(runtime.template.Resources).filter(([, r]) => r.Type === type);
+  expect(found).toHaveLength(1);
+  return [found[0][0], (found[0][1].Properties ?? {}) as Record<string, unknown>];
+}
+const getAttTarget = (value: unknown) => (value as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 
 async function placeOrder(customerId: string, sku: string, quantity: number): Promise<string> {
   const placed = await request(api(), 'POST', '/orders', { body: { customerId, items: [{ sku, quantity }] }, headers: { 'idempotency-key': `${customerId}-${sku}-${Math.random()}` } });
@@ -74,7 +84,7 @@ beforeAll(async () => {
     timeScale: TIME_SCALE,
     useAssembly: await e2eAssembly(),
     outputsFile,
-    log: () => undefined,
+    log: (line) => logLines.push(line),
     // The drill's switch: the notification consumer fails every invocation while it is on.
     wrapInvoker: (fn) =>
       fn.name.startsWith('notification')
@@ -275,5 +285,79 @@ describe('bin/ops.ts as a process (npm run ops)', () => {
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).queues).toHaveLength(QUEUE_OUTPUTS.length);
     expect(usage).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining("ops: Unknown option '--bogus'") });
+  });
+});
+
+// The operator APIs the commands stand on, through the SDK on the same runtime (one runtime start for both).
+describe('Step Functions and the archive as the SDK sees them', () => {
+  test('ListStateMachines and DescribeStateMachine: the sweep as the template declares it', async () => {
+    const stateMachineArn = runtime.outputs[runtime.stackName].SweepStateMachineArn;
+    const { stateMachines = [] } = await clients.sfn.send(new ListStateMachinesCommand({}));
+    expect(stateMachines.map((m) => m.stateMachineArn)).toEqual([stateMachineArn]);
+    const [, props] = only('AWS::StepFunctions::StateMachine');
+    const described = await clients.sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
+    const logging = props.LoggingConfiguration as { Level: string; IncludeExecutionData: boolean };
+    expect(described).toMatchObject({
+      status: 'ACTIVE',
+      type: props.StateMachineType,
+      roleArn: expect.stringMatching(new RegExp(`:role/${runtime.names(getAttTarget(props.RoleArn))}$`)),
+      loggingConfiguration: { level: logging.Level, includeExecutionData: logging.IncludeExecutionData },
+      tracingConfiguration: { enabled: (props.TracingConfiguration as { Enabled: boolean }).Enabled },
+    });
+    // The definition with its function ARNs resolved to the local functions.
+    expect(described.definition).not.toContain('Fn::GetAtt');
+    expect(JSON.parse(described.definition!).StartAt).toBeTruthy();
+  });
+
+  test('GetExecutionHistory of a sweep run: its states in the order the definition chains them, then ExecutionSucceeded', async () => {
+    const stateMachineArn = runtime.outputs[runtime.stackName].SweepStateMachineArn;
+    const definition = JSON.parse((await clients.sfn.send(new DescribeStateMachineCommand({ stateMachineArn }))).definition!) as { StartAt: string; States: Record<string, { Type: string; Next?: string }> };
+    const { executionArn } = await clients.sfn.send(new StartExecutionCommand({ stateMachineArn, name: 'ops-history', input: '{}' }));
+    await eventually(async () => expect((await clients.sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('SUCCEEDED'), 60_000);
+    const { events: history = [] } = await clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+    const chain: string[] = [];
+    for (let name: string | undefined = definition.StartAt; name; name = definition.States[name].Next) chain.push(name);
+    const topLevel = history.filter((e) => chain.includes((e.stateEnteredEventDetails ?? e.stateExitedEventDetails)?.name ?? '')).map((e) => e.type);
+    expect(topLevel).toEqual(chain.flatMap((n) => [`${definition.States[n].Type}StateEntered`, `${definition.States[n].Type}StateExited`]));
+    expect(history[0].type).toBe('ExecutionStarted');
+    expect(history.at(-1)!.type).toBe('ExecutionSucceeded');
+  });
+
+  test("the archive keeps the order's events; a replay sends each once more to each rule that took it, with replay-name, and archives nothing", async () => {
+    const [archiveId, props] = only('AWS::Events::Archive');
+    const archiveName = runtime.names(archiveId);
+    const { Archives = [] } = await clients.events.send(new ListArchivesCommand({}));
+    expect(Archives).toMatchObject([{ ArchiveName: archiveName, RetentionDays: props.RetentionDays, State: 'ENABLED' }]);
+    const before = (await clients.events.send(new DescribeArchiveCommand({ ArchiveName: archiveName }))).EventCount!;
+
+    const from = new Date(Math.floor(Date.now() / 1000) * 1000);
+    expect((await request(api(), 'PUT', '/inventory/ops-replay', { body: { available: 5 } })).status).toBe(201);
+    const placed = await request(api(), 'POST', '/orders', { body: { customerId: 'c-ops', items: [{ sku: 'ops-replay', quantity: 1 }] }, headers: { 'idempotency-key': `ops-${process.pid}` } });
+    const orderId = placed.body.orderId as string;
+    await eventually(async () => expect((await request(api(), 'GET', `/orders/${orderId}`)).body.status).toBe('RESERVED'));
+    /** The live log's event lines for this order, without their time. */
+    const routed = () => logLines.filter((l) => / event +/.test(l) && l.includes(`order=${orderId} `)).map((l) => l.replace(/^\S+ event +/, ''));
+    await eventually(async () => expect(routed()).toHaveLength(2)); // OrderPlaced, InventoryReserved
+    const live = routed();
+    const archived = (await clients.events.send(new DescribeArchiveCommand({ ArchiveName: archiveName }))).EventCount!;
+    expect(archived - before).toBeGreaterThanOrEqual(2);
+
+    const described = await clients.events.send(new DescribeArchiveCommand({ ArchiveName: archiveName }));
+    // EventEndTime may not be in the future and an event's time is whole seconds: the window ends in the next second.
+    await new Promise((resolve) => setTimeout(resolve, 1010 - (Date.now() % 1000)));
+    await clients.events.send(
+      new StartReplayCommand({ ReplayName: 'ops-replay', EventSourceArn: described.ArchiveArn, EventStartTime: from, EventEndTime: new Date(), Destination: { Arn: described.EventSourceArn } }),
+    );
+    await eventually(async () => expect((await clients.events.send(new DescribeReplayCommand({ ReplayName: 'ops-replay' }))).State).toBe('COMPLETED'));
+    await runtime.engines.bus.drain();
+    const replayed = routed().filter((l) => l.endsWith(' (replay ops-replay)'));
+    expect(replayed.map((l) => l.replace(' (replay ops-replay)', '')).sort()).toEqual([...live].sort());
+    expect((await clients.events.send(new DescribeArchiveCommand({ ArchiveName: archiveName }))).EventCount).toBe(archived);
+    // The inventory consumer took the copy of OrderPlaced as the duplicate it is: one unit held, not two.
+    await runtime.engines.bus.drain();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const level = (await request(api(), 'GET', '/inventory/ops-replay')).body as { available: number; reserved: number };
+    expect(level.available).toBeGreaterThanOrEqual(4);
+    expect(level.reserved).toBeLessThanOrEqual(1);
   });
 });
