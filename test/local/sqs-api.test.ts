@@ -575,12 +575,14 @@ const CASES: Case[] = [
   // ----- delay, long polling, purge, retention -----
   {
     name: 'DelaySeconds (queue default and per message) hides new messages, counted as ApproximateNumberOfMessagesDelayed',
-    // 20 s (200 ms real): the first steps must finish within the delay even on a loaded machine
-    queues: { q: { DelaySeconds: '20' } },
+    // 20 s (200 ms real): the first steps must finish within the delay even on a loaded machine. The long delay (the
+    // maximum, 9 s real) and the visibility timeout (10 min, 6 s real) outlast the rest of the case however slow the
+    // machine: a 60 s delay and the 30 s default timeout ran out under a loaded `npm test` (notVisible 1, not 2).
+    queues: { q: { DelaySeconds: '20', VisibilityTimeout: '600' } },
     steps: [
       send('q', 'queue-delay'),
       send('q', 'no-delay', { DelaySeconds: 0 }),
-      send('q', 'long-delay', { DelaySeconds: 60 }),
+      send('q', 'long-delay', { DelaySeconds: 900 }),
       counts('q', { visible: 1, delayed: 2 }),
       receive('q', { MaxNumberOfMessages: 10 }, (msgs) => expect(msgs.map((m) => m.Body)).toEqual(['no-delay'])),
       wait(21_000),
