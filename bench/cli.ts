@@ -19,6 +19,7 @@ import { BUNDLE_BUDGET, BundleFigures, buildBaselines, DeployedBundle, measureBu
 import { median } from './stats';
 import { measureWarmApi, WARM_API_BUDGET, WarmApiFigures } from './warm-api';
 import { CostFigures, measureCost } from './cost';
+import { latencyChart } from './chart';
 import { CEILING_BUDGET, measureCeiling, measurePipeline, PipelineFigures, startPipeline } from './pipeline';
 
 /** The issue's budget: `npm start` ready within 5 s on 2 cores, the app already synthesized. */
@@ -86,6 +87,12 @@ function markdown(r: BenchResult): string {
     '| end to end: concurrency | orders | orders/s | p50 ms to settled | p99 ms |',
     '|---|---|---|---|---|',
     ...r.pipeline.runs.map((p) => `| ${p.concurrency} | ${p.orders} | ${p.ordersPerSecond.toFixed(1)} | ${p.p50Ms.toFixed(0)} | ${p.p99Ms.toFixed(0)} |`),
+    '',
+    '| stage (p50 / p99 ms) | ' + r.pipeline.runs.map((p) => `concurrency ${p.concurrency}`).join(' | ') + ' |',
+    '|---|' + r.pipeline.runs.map(() => '---').join('|') + '|',
+    ...(r.pipeline.runs[0]?.stages ?? []).map((s, k) => `| ${s.stage} | ` + r.pipeline.runs.map((p) => `${p.stages[k]!.p50Ms.toFixed(0)} / ${p.stages[k]!.p99Ms.toFixed(0)}`).join(' | ') + ' |'),
+    '',
+    'Chart: [docs/bench-latency.svg](../../docs/bench-latency.svg).',
     '',
     `Ceiling (the same DynamoDB writes per order, straight to DynamoDB Local at concurrency 64): ${r.pipeline.ceilingOrdersPerSecond.toFixed(1)} orders/s; the pipeline at 64 does ${(r.pipeline.ceilingRatio * 100).toFixed(0)}% of it.`,
     '',
@@ -165,6 +172,8 @@ async function main(): Promise<void> {
     mkdirSync(out, { recursive: true });
     writeFileSync(path.join(out, `${date}.json`), `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(path.join(out, `${date}.md`), markdown(result));
+    // The chart the issue asks for in docs/: the stages of an order at each concurrency (this run's medians).
+    writeFileSync(path.resolve(__dirname, '..', 'docs', 'bench-latency.svg'), latencyChart(runs, `POST /orders to settled, p50 per stage (npm run bench, ${date})`));
     process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : markdown(result));
     process.exitCode = budgets.every((b) => b.ok) ? 0 : 1;
   } finally {

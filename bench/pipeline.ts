@@ -30,12 +30,18 @@ export interface PipelineFigures {
   ordersPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** p50 and p99 of each stage, in order: the API's answer, the stream to the bus (OrderPlaced routed), then the
+   * inventory queue, its consumer and the stream again until the outcome event is routed. */
+  stages: { stage: string; p50Ms: number; p99Ms: number }[];
 }
+
+export const STAGES = ['API (POST /orders answered)', 'stream -> relay -> bus (OrderPlaced routed)', 'queue wait + inventory consumer + relay (outcome routed)'] as const;
 
 type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
 
 /** The outcome events of an order that reached the bus: when the live log line for each order arrived. */
 const SETTLED = /event +(InventoryReserved|InventoryRejected) order=(\S+)/;
+const PLACED = /event +OrderPlaced order=(\S+)/;
 /** Orders of two lines over 100 SKUs, as a shop's traffic spreads (all on one SKU, transactions would queue on it). */
 const SKUS = Array.from({ length: 100 }, (_, i) => `bench-sku-${i}`);
 const linesOf = (i: number) => [{ sku: SKUS[i % SKUS.length]!, quantity: 1 }, { sku: SKUS[(i * 7 + 1) % SKUS.length]!, quantity: 2 }];
@@ -64,6 +70,7 @@ export async function startPipeline(assembly: string, work: string, functionLogs
 /** `orders` orders at `concurrency` clients, each placed and waited for until settled. */
 export async function measurePipeline(runtime: RuntimeProcess & { api: string }, concurrency: number, orders: number, timeoutMs = 300_000): Promise<PipelineFigures> {
   const settledAt = new Map<string, number>();
+  const placedAt = new Map<string, number>();
   const waiting = new Map<string, () => void>();
   let scanned = runtime.output().length;
   const scan = () => {
@@ -72,6 +79,8 @@ export async function measurePipeline(runtime: RuntimeProcess & { api: string },
     scanned += fresh.length;
     const now = performance.now();
     for (const line of fresh.split('\n')) {
+      const placed = PLACED.exec(line);
+      if (placed && !placedAt.has(placed[1]!)) placedAt.set(placed[1]!, now);
       const match = SETTLED.exec(line);
       if (!match || settledAt.has(match[2]!)) continue;
       settledAt.set(match[2]!, now);
@@ -80,6 +89,7 @@ export async function measurePipeline(runtime: RuntimeProcess & { api: string },
   };
   runtime.child.stdout!.on('data', scan);
   const latencies: number[] = [];
+  const stageMs: number[][] = STAGES.map(() => []);
   const started = performance.now();
   try {
     await pool(orders, concurrency, async (i) => {
@@ -91,6 +101,7 @@ export async function measurePipeline(runtime: RuntimeProcess & { api: string },
       });
       if (answer.status !== 201) throw new Error(`POST /orders answered ${answer.status}: ${await answer.text()}`);
       const { orderId } = (await answer.json()) as { orderId: string };
+      const answered = performance.now();
       if (!settledAt.has(orderId)) {
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`order ${orderId} did not settle within ${timeoutMs} ms`)), timeoutMs);
@@ -98,13 +109,18 @@ export async function measurePipeline(runtime: RuntimeProcess & { api: string },
         });
         waiting.delete(orderId);
       }
-      latencies.push(settledAt.get(orderId)! - t0);
+      const settled = settledAt.get(orderId)!;
+      latencies.push(settled - t0);
+      // OrderPlaced can be routed before the client has read the answer: that stage is then 0.
+      const placed = Math.max(answered, placedAt.get(orderId) ?? answered);
+      [answered - t0, placed - answered, settled - placed].forEach((ms, k) => stageMs[k]!.push(ms));
     });
   } finally {
     runtime.child.stdout!.off('data', scan);
   }
   const seconds = (performance.now() - started) / 1000;
-  return { concurrency, orders, ordersPerSecond: orders / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+  const stages = STAGES.map((stage, k) => ({ stage, p50Ms: percentile(stageMs[k]!, 0.5), p99Ms: percentile(stageMs[k]!, 0.99) }));
+  return { concurrency, orders, ordersPerSecond: orders / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), stages };
 }
 
 /** The same writes per order as the pipeline makes to settle it, straight from the domain to DynamoDB Local. */
