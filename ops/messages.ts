@@ -46,8 +46,15 @@ export async function peekMessages(ctx: OpsContext, queue: StackQueue, limit: nu
           }),
         ),
       );
-      empty = Messages.length ? 0 : empty + 1;
-      for (const m of Messages) if (m.MessageId && !seen.has(m.MessageId)) seen.set(m.MessageId, m);
+      // A message seen again (its hide ran out while this loop went on) keeps its latest receipt handle: only that one
+      // releases the hold the last receive put on it. Nothing new counts as an empty answer.
+      let fresh = 0;
+      for (const m of Messages) {
+        if (!m.MessageId) continue;
+        if (!seen.has(m.MessageId)) fresh++;
+        seen.set(m.MessageId, m);
+      }
+      empty = fresh ? 0 : empty + 1;
     }
   } finally {
     await showAgain(ctx, queue, [...seen.values()]);
