@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG } from '../lib/config';
 import { FUNCTION_NAMES, FunctionName } from '../lib/function-access';
 import { readCloudAssembly } from '../local/assembly/cloud-assembly';
 import { checkJava } from '../local/requirements';
@@ -17,6 +18,7 @@ import { startRuntimeProcess } from '../local/runtime-process';
 import { synthesizeStack } from '../local/synth';
 import { BUNDLE_BUDGET, BundleFigures, buildBaselines, DeployedBundle, measureBundles } from './bundles';
 import { median } from './stats';
+import { Template } from './tables';
 import { measureWarmApi, WARM_API_BUDGET, WarmApiFigures } from './warm-api';
 import { CostFigures, measureCost } from './cost';
 import { latencyChart } from './chart';
@@ -41,7 +43,7 @@ interface BenchResult {
 }
 
 /** Each function's deployed bundle, from an assembly synthesized as `npm start` does. */
-function deployedBundles(outdir: string): { deployed: Record<FunctionName, DeployedBundle>; logicalIds: Record<FunctionName, string>; template: Parameters<typeof measureWarmApi>[0]['template'] } {
+function deployedBundles(outdir: string): { deployed: Record<FunctionName, DeployedBundle>; logicalIds: Record<FunctionName, string>; template: Template } {
   const { stack } = synthesizeStack({ outdir, context: {} });
   const [artifact] = readCloudAssembly(outdir);
   const deployed = {} as Record<FunctionName, DeployedBundle>;
@@ -53,7 +55,7 @@ function deployedBundles(outdir: string): { deployed: Record<FunctionName, Deplo
     const env = (artifact!.template.Resources[logicalId]!.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables ?? {};
     deployed[name] = { file: path.join(dir, 'index.js'), nodeOptions: typeof env.NODE_OPTIONS === 'string' ? env.NODE_OPTIONS : '' };
   }
-  return { deployed, logicalIds, template: artifact!.template as Parameters<typeof measureWarmApi>[0]['template'] };
+  return { deployed, logicalIds, template: artifact!.template };
 }
 
 /** The runtime from spawn to its ready line, on an assembly already synthesized (a warm `npm start`). */
@@ -136,7 +138,7 @@ async function main(): Promise<void> {
     const api = await measureWarmApi({ template, apiLogicalId: logicalIds.api, bundle: deployed.api.file, requests });
     const sizes: Record<number, number> = values.quick ? { 1: 5, 16: 60, 64: 200 } : { 1: 20, 16: 300, 64: 1000 };
     say(`ceiling: ${sizes[64]} orders' DynamoDB writes at concurrency 64, straight to DynamoDB Local...`);
-    const ceiling = await measureCeiling({ template, concurrency: 64, orders: sizes[64]!, paymentWindowSeconds: 900 });
+    const ceiling = await measureCeiling({ template, apiLogicalId: logicalIds.api, concurrency: 64, orders: sizes[64]!, paymentWindowSeconds: DEFAULT_CONFIG.paymentWindowSeconds });
     say('end to end: the runtime as npm start runs it, at concurrency 1, 16 and 64...');
     const functionLogs = path.join(work, 'pipeline-functions.log');
     const runtime = await startPipeline(assembly, work, functionLogs);
@@ -146,7 +148,7 @@ async function main(): Promise<void> {
       for (const concurrency of [1, 16, 64]) runs.push(await measurePipeline(runtime, concurrency, sizes[concurrency]!));
       const costOrders = values.quick ? 20 : 100;
       say(`cost: ${costOrders} orders placed and paid, what each made the stack do...`);
-      cost = await measureCost({ runtime, functionLogs, template, orders: costOrders, sweepIntervalMinutes: 5 });
+      cost = await measureCost({ runtime, functionLogs, template, orders: costOrders, sweepIntervalMinutes: DEFAULT_CONFIG.sweepIntervalMinutes });
     } finally {
       await runtime.stop();
     }

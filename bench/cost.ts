@@ -12,7 +12,9 @@ import { RuntimeProcess } from '../local/runtime-process';
 import { costTable } from '../test/support/cost-meter';
 import { meterPlaceAndPay } from '../test/support/order-cost';
 import { startLocalTables } from '../test/support/local-tables';
+import { linesOf, RoutedEvents } from './pipeline';
 import { PRICES } from './prices';
+import type { Template } from './tables';
 
 export interface CostItem {
   what: string;
@@ -33,7 +35,6 @@ export interface CostFigures {
   logBytesPerOrder: Record<string, number>;
 }
 
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
 
 /** CloudWatch Logs counts an event as its message plus 26 bytes (PutLogEvents' sizing; ingestion is billed by size). */
 const LOG_EVENT_OVERHEAD = 26;
@@ -108,26 +109,23 @@ export async function measureCost(options: { runtime: RuntimeProcess & { api: st
     if (answer.status >= 300) throw new Error(`POST ${route} answered ${answer.status}: ${await answer.text()}`);
     return (await answer.json()) as { orderId: string };
   };
-  const seen = (pattern: RegExp) => pattern.test(runtime.output().slice(liveStart));
-  const until = async (pattern: RegExp) => {
-    const deadline = Date.now() + 60_000;
-    while (!seen(pattern)) {
-      if (Date.now() > deadline) throw new Error(`no ${pattern} within 60 s`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
+  const routed = new RoutedEvents(runtime);
   let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < options.orders) {
-        const i = next++;
-        const { orderId } = await post('orders', { customerId: 'c-cost', items: [{ sku: `bench-sku-${i % 100}`, quantity: 1 }, { sku: `bench-sku-${(i * 7 + 1) % 100}`, quantity: 1 }] });
-        await until(new RegExp(`InventoryReserved order=${orderId} `));
-        await post(`orders/${orderId}/payment`, { paymentId: `pay-${orderId}` });
-        await until(new RegExp(`OrderPaid order=${orderId} `));
-      }
-    }),
-  );
+  try {
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < options.orders) {
+          const i = next++;
+          const { orderId } = await post('orders', { customerId: 'c-cost', items: linesOf(i) });
+          await routed.first(['InventoryReserved'], orderId, 60_000);
+          await post(`orders/${orderId}/payment`, { paymentId: `pay-${orderId}` });
+          await routed.first(['OrderPaid'], orderId, 60_000);
+        }
+      }),
+    );
+  } finally {
+    routed.stop();
+  }
   await quiet(options.functionLogs, 4000);
   const n = options.orders;
 

@@ -8,18 +8,15 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbOrderRepository } from '../functions/adapters/dynamodb-order-repository';
 import { DynamoDbStockRepository } from '../functions/adapters/dynamodb-stock-repository';
 import { handleInventoryEvent } from '../functions/domain/inventory';
 import { placeOrder } from '../functions/domain/orders';
 import { systemClock } from '../functions/domain/ports';
 import { eventForStatus } from '../functions/domain/status-events';
-import { startDynamoDBLocal } from '../local/dynamodb/dynamodb-local';
-import { createTables, tableSpecFrom } from '../local/engines/tables';
 import { RuntimeProcess, startRuntimeProcess } from '../local/runtime-process';
 import { percentile } from './stats';
+import { Template, templateTables } from './tables';
 
 /** The issue's budget: the pipeline at 64 concurrent clients does at least half the ceiling's orders per second. */
 export const CEILING_BUDGET = 0.5;
@@ -37,14 +34,69 @@ export interface PipelineFigures {
 
 export const STAGES = ['API (POST /orders answered)', 'stream -> relay -> bus (OrderPlaced routed)', 'queue wait + inventory consumer + relay (outcome routed)'] as const;
 
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
 
 /** The outcome events of an order that reached the bus: when the live log line for each order arrived. */
-const SETTLED = /event +(InventoryReserved|InventoryRejected) order=(\S+)/;
-const PLACED = /event +OrderPlaced order=(\S+)/;
+const OUTCOMES = ['InventoryReserved', 'InventoryRejected'] as const;
+const ROUTED = /event +(\S+) order=(\S+)/;
+
+/** When the bus first routed each event of each order, read from the runtime's live log as it arrives. */
+export class RoutedEvents {
+  private readonly seen = new Map<string, number>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private scanned: number;
+  private readonly scan = () => {
+    const text = this.runtime.output();
+    const fresh = text.slice(this.scanned, text.lastIndexOf('\n') + 1);
+    this.scanned += fresh.length;
+    const now = performance.now();
+    for (const line of fresh.split('\n')) {
+      const match = ROUTED.exec(line);
+      if (!match) continue;
+      const key = `${match[1]} ${match[2]}`;
+      if (this.seen.has(key)) continue;
+      this.seen.set(key, now);
+      this.waiters.get(match[2]!)?.forEach((wake) => wake());
+    }
+  };
+
+  constructor(private readonly runtime: RuntimeProcess) {
+    this.scanned = runtime.output().length;
+    runtime.child.stdout!.on('data', this.scan);
+  }
+
+  at(type: string, orderId: string): number | undefined {
+    return this.seen.get(`${type} ${orderId}`);
+  }
+
+  /** The time the first of `types` was routed for the order, waiting for it if need be. */
+  async first(types: readonly string[], orderId: string, timeoutMs: number): Promise<number> {
+    const found = () => types.map((t) => this.at(t, orderId)).find((at) => at !== undefined);
+    const now = found();
+    if (now !== undefined) return now;
+    return new Promise<number>((resolve, reject) => {
+      const waiters = this.waiters.get(orderId) ?? new Set();
+      this.waiters.set(orderId, waiters);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (!waiters.size) this.waiters.delete(orderId);
+      };
+      const wake = () => {
+        const at = found();
+        if (at !== undefined) (done(), resolve(at));
+      };
+      const timer = setTimeout(() => (done(), reject(new Error(`no ${types.join(' or ')} for order ${orderId} within ${timeoutMs} ms`))), timeoutMs);
+      waiters.add(wake);
+    });
+  }
+
+  stop(): void {
+    this.runtime.child.stdout!.off('data', this.scan);
+  }
+}
 /** Orders of two lines over 100 SKUs, as a shop's traffic spreads (all on one SKU, transactions would queue on it). */
 const SKUS = Array.from({ length: 100 }, (_, i) => `bench-sku-${i}`);
-const linesOf = (i: number) => [{ sku: SKUS[i % SKUS.length]!, quantity: 1 }, { sku: SKUS[(i * 7 + 1) % SKUS.length]!, quantity: 2 }];
+export const linesOf = (i: number) => [{ sku: SKUS[i % SKUS.length]!, quantity: 1 }, { sku: SKUS[(i * 7 + 1) % SKUS.length]!, quantity: 2 }];
 
 /** Runs `work(i)` for i in 0..n-1 with at most `concurrency` at once. */
 async function pool(n: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
@@ -69,25 +121,7 @@ export async function startPipeline(assembly: string, work: string, functionLogs
 
 /** `orders` orders at `concurrency` clients, each placed and waited for until settled. */
 export async function measurePipeline(runtime: RuntimeProcess & { api: string }, concurrency: number, orders: number, timeoutMs = 300_000): Promise<PipelineFigures> {
-  const settledAt = new Map<string, number>();
-  const placedAt = new Map<string, number>();
-  const waiting = new Map<string, () => void>();
-  let scanned = runtime.output().length;
-  const scan = () => {
-    const text = runtime.output();
-    const fresh = text.slice(scanned, text.lastIndexOf('\n') + 1);
-    scanned += fresh.length;
-    const now = performance.now();
-    for (const line of fresh.split('\n')) {
-      const placed = PLACED.exec(line);
-      if (placed && !placedAt.has(placed[1]!)) placedAt.set(placed[1]!, now);
-      const match = SETTLED.exec(line);
-      if (!match || settledAt.has(match[2]!)) continue;
-      settledAt.set(match[2]!, now);
-      waiting.get(match[2]!)?.();
-    }
-  };
-  runtime.child.stdout!.on('data', scan);
+  const routed = new RoutedEvents(runtime);
   const latencies: number[] = [];
   const stageMs: number[][] = STAGES.map(() => []);
   const started = performance.now();
@@ -102,21 +136,14 @@ export async function measurePipeline(runtime: RuntimeProcess & { api: string },
       if (answer.status !== 201) throw new Error(`POST /orders answered ${answer.status}: ${await answer.text()}`);
       const { orderId } = (await answer.json()) as { orderId: string };
       const answered = performance.now();
-      if (!settledAt.has(orderId)) {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`order ${orderId} did not settle within ${timeoutMs} ms`)), timeoutMs);
-          waiting.set(orderId, () => (clearTimeout(timer), resolve()));
-        });
-        waiting.delete(orderId);
-      }
-      const settled = settledAt.get(orderId)!;
+      const settled = await routed.first(OUTCOMES, orderId, timeoutMs);
       latencies.push(settled - t0);
       // OrderPlaced can be routed before the client has read the answer: that stage is then 0.
-      const placed = Math.max(answered, placedAt.get(orderId) ?? answered);
+      const placed = Math.max(answered, routed.at('OrderPlaced', orderId) ?? answered);
       [answered - t0, placed - answered, settled - placed].forEach((ms, k) => stageMs[k]!.push(ms));
     });
   } finally {
-    runtime.child.stdout!.off('data', scan);
+    routed.stop();
   }
   const seconds = (performance.now() - started) / 1000;
   const stages = STAGES.map((stage, k) => ({ stage, p50Ms: percentile(stageMs[k]!, 0.5), p99Ms: percentile(stageMs[k]!, 0.99) }));
@@ -124,16 +151,12 @@ export async function measurePipeline(runtime: RuntimeProcess & { api: string },
 }
 
 /** The same writes per order as the pipeline makes to settle it, straight from the domain to DynamoDB Local. */
-export async function measureCeiling(options: { template: Template; concurrency: number; orders: number; paymentWindowSeconds: number; dynamodbEndpoint?: string }): Promise<{ ordersPerSecond: number }> {
-  const engine = options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint, stop: async () => undefined } : await startDynamoDBLocal();
-  const client = new DynamoDBClient({ endpoint: engine.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+export async function measureCeiling(options: { template: Template; apiLogicalId: string; concurrency: number; orders: number; paymentWindowSeconds: number; dynamodbEndpoint?: string }): Promise<{ ordersPerSecond: number }> {
+  const tables = await templateTables(options.template, options.apiLogicalId, options.dynamodbEndpoint);
   try {
-    const tables = Object.entries(options.template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table' || r.Type === 'AWS::DynamoDB::GlobalTable');
-    await createTables(client, tables.map(([id, r]) => tableSpecFrom(id, r.Properties ?? {})));
-    const named = (prefix: string) => tables.find(([id]) => id.startsWith(prefix))?.[0] ?? '';
-    const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    const orders = new DynamoDbOrderRepository(documents, named('TablesOrders'), named('TablesInventory'));
-    const stock = new DynamoDbStockRepository(documents, named('TablesInventory'), named('TablesIdempotency'));
+    const { documents, names } = tables;
+    const orders = new DynamoDbOrderRepository(documents, names.orders, names.inventory);
+    const stock = new DynamoDbStockRepository(documents, names.inventory, names.idempotency);
     for (const sku of SKUS) await stock.set(sku, 10_000_000);
     const caller = { kind: 'service', principal: 'bench' } as const;
     const events = { publish: async () => undefined };
@@ -146,7 +169,6 @@ export async function measureCeiling(options: { template: Template; concurrency:
     });
     return { ordersPerSecond: options.orders / ((performance.now() - started) / 1000) };
   } finally {
-    client.destroy();
-    await engine.stop();
+    await tables.stop();
   }
 }

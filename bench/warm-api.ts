@@ -8,13 +8,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { createTables, tableSpecFrom } from '../local/engines/tables';
-import { startDynamoDBLocal } from '../local/dynamodb/dynamodb-local';
+import { ORDERS_TABLE } from '../functions/adapters/table-schema';
 import { httpEvent, lambdaContext } from '../test/functions/shared/fixtures';
 import { percentile } from './stats';
+import { functionEnvironment, Template, templateTables } from './tables';
 
 /** The issue's budget: the handler within 1.15x of the raw call, at p50 and at p99. */
 export const WARM_API_BUDGET = 1.15;
@@ -31,34 +30,22 @@ export interface WarmApiFigures {
   logBytesPerRequest: number;
 }
 
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-
-/** A template value as the function sees it: a `Ref` becomes the resource's logical id (the local table name here). */
-function resolved(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const ref = (value as { Ref?: string }).Ref;
-  if (ref) return ref;
-  throw new Error(`cannot resolve ${JSON.stringify(value)} for the bench`);
-}
 
 /** `dynamodbEndpoint`: a DynamoDB Local already running (the tests'); else the bench starts its own. */
 export async function measureWarmApi(options: { template: Template; apiLogicalId: string; bundle: string; requests: number; warmup?: number; dynamodbEndpoint?: string }): Promise<WarmApiFigures> {
-  const engine = options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint, stop: async () => undefined } : await startDynamoDBLocal();
-  const client = new DynamoDBClient({ endpoint: engine.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const tables = await templateTables(options.template, options.apiLogicalId, options.dynamodbEndpoint);
   const saved = { env: { ...process.env }, write: process.stdout.write };
   let logBytes = 0;
   try {
-    const tables = Object.entries(options.template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table' || r.Type === 'AWS::DynamoDB::GlobalTable');
-    await createTables(client, tables.map(([id, r]) => tableSpecFrom(id, r.Properties ?? {})));
-    const fn = options.template.Resources[options.apiLogicalId]!.Properties as { Environment?: { Variables?: Record<string, unknown> }; LoggingConfig?: { LogFormat?: string; ApplicationLogLevel?: string } };
+    const fn = options.template.Resources[options.apiLogicalId]!.Properties as { LoggingConfig?: { LogFormat?: string; ApplicationLogLevel?: string } };
     // The function's environment as Lambda gives it, and nothing of this process's (a test's POWERTOOLS_DEV, say).
     process.env = {
-      ...Object.fromEntries(Object.entries(fn.Environment?.Variables ?? {}).map(([key, value]) => [key, resolved(value)])),
+      ...functionEnvironment(options.template, options.apiLogicalId),
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'bench',
       AWS_SECRET_ACCESS_KEY: 'bench',
-      AWS_ENDPOINT_URL_DYNAMODB: engine.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: tables.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: options.apiLogicalId,
       AWS_LAMBDA_LOG_FORMAT: fn.LoggingConfig?.LogFormat ?? 'Text',
       ...(fn.LoggingConfig?.ApplicationLogLevel ? { AWS_LAMBDA_LOG_LEVEL: fn.LoggingConfig.ApplicationLogLevel } : {}),
@@ -79,14 +66,12 @@ export async function measureWarmApi(options: { template: Template; apiLogicalId
     };
 
     // The raw call: the item the handler wrote, under a new key, with the handler's condition.
-    const ordersTable = process.env[Object.keys(fn.Environment?.Variables ?? {}).find((k) => /ORDERS_TABLE/.test(k))!]!;
-    const keySchema = (tables.find(([id]) => id === ordersTable)![1].Properties!.KeySchema as { AttributeName: string; KeyType: string }[]);
-    const hashKey = keySchema.find((k) => k.KeyType === 'HASH')!.AttributeName;
-    const documents = DynamoDBDocumentClient.from(client);
+    const { documents, names } = tables;
+    const hashKey = ORDERS_TABLE.partitionKey;
     const first = await place();
-    const template = (await documents.send(new GetCommand({ TableName: ordersTable, Key: { [hashKey]: first.orderId } }))).Item!;
+    const template = (await documents.send(new GetCommand({ TableName: names.orders, Key: { [hashKey]: first.orderId } }))).Item!;
     const raw = () =>
-      documents.send(new PutCommand({ TableName: ordersTable, Item: { ...template, [hashKey]: randomUUID() }, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': hashKey } }));
+      documents.send(new PutCommand({ TableName: names.orders, Item: { ...template, [hashKey]: randomUUID() }, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': hashKey } }));
 
     for (let i = 0; i < (options.warmup ?? 50); i++) await Promise.all([place(), raw()]); // warm both paths (JIT, connections)
     logBytes = 0;
@@ -105,7 +90,6 @@ export async function measureWarmApi(options: { template: Template; apiLogicalId
   } finally {
     process.stdout.write = saved.write;
     process.env = saved.env;
-    client.destroy();
-    await engine.stop();
+    await tables.stop();
   }
 }

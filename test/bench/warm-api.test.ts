@@ -11,6 +11,8 @@ import { build } from 'esbuild';
 import { CfnElement } from 'aws-cdk-lib';
 import { ESBUILD_OPTIONS } from '../../lib/pipeline-function';
 import { measureWarmApi } from '../../bench/warm-api';
+import { functionEnvironment } from '../../bench/tables';
+import { ENV } from '../../functions/shared/env';
 import { ENDPOINT_VARIABLE } from '../support/local-tables';
 import { synth } from '../lib/synth';
 
@@ -38,7 +40,7 @@ test('POST /orders through the bundle and the raw PutItem each write one order p
   // The function logs (Powertools JSON on stdout), and those bytes were counted, not printed.
   expect(figures.logBytesPerRequest).toBeGreaterThan(100);
   // One order per request on each path: 1 to copy + 2 x 2 warm-up + 2 x 20 measured.
-  const ordersTable = Object.keys(resources.Resources).find((id) => id.startsWith('TablesOrders'))!;
+  const ordersTable = functionEnvironment(resources, apiLogicalId)[ENV.ordersTable]!;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   const { Count } = await client.send(new ScanCommand({ TableName: ordersTable, Select: 'COUNT' }));
   client.destroy();
