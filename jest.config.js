@@ -12,6 +12,9 @@ module.exports = {
   // run: 241 s with two workers, 198 s with three (that run also had the chaos suite at 60 orders instead of 100, so
   // the two changes share the 43 s).
   maxWorkers: 3,
+  // A synthesis is 2 s of CPU on a quiet machine and several times that beside two other workers: jest's 5 s default
+  // failed a test that synthesizes inside it (CI, 2026-12-01). Suites that wait on scaled timers set their own.
+  testTimeout: 30_000,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {

@@ -203,7 +203,7 @@ describe('GetExecutionHistory: the events of what ran, in order', () => {
       'TaskStateExited',
       'PassStateEntered',
     ]);
-  });
+  }, 60_000); // synthesizing the stack is seconds of CPU, more with two other jest workers beside it
 });
 
 describe('GetExecutionHistory: maxResults, nextToken, reverseOrder, includeExecutionData', () => {
