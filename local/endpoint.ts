@@ -163,10 +163,10 @@ export class AwsEndpoint {
     } catch {
       return this.fail(res, 400, 'SerializationException', 'request body is not valid JSON');
     }
-    const answer = await this.services.admin?.({ method: req.method ?? 'GET', path, body });
-    if (!answer) return this.fail(res, 404, 'NotFound', `no local admin resource ${req.method} ${path} (there are GET /_local/faults and, with --local-jwt, /_local/issuer/...)`);
-    res.writeHead(answer.status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(answer.body ?? null));
+    const answer = await this.services.admin?.({ method: req.method ?? 'GET', path, body, query: requestPath(req.url)?.query ?? '', headers: req.headers });
+    if (!answer) return this.fail(res, 404, 'NotFound', `no local admin resource ${req.method} ${path} (there are GET /_local/faults, the ops page /_local/ops/ and, with --local-jwt, /_local/issuer/...)`);
+    res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'application/json', ...(answer.headers ?? {}) });
+    res.end(answer.text ?? JSON.stringify(answer.body ?? null));
   }
 
   /** Forwarded as is, or first buffered (within the cap) and asked about faults when faults are given. */

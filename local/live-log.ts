@@ -25,6 +25,7 @@ export class LiveLog {
         `ready in ${info.seconds.toFixed(1)}s`,
         `  HTTP API      ${info.httpApi}`,
         `  AWS endpoint  ${info.aws}   (AWS_ENDPOINT_URL=${info.aws})`,
+        `  ops page      ${info.aws}/_local/ops/`,
         `  outputs       ${info.outputsFile}`,
         `  data          ${info.dataDir ?? 'in memory'}${info.timeScale !== 1 ? `   time scale x${info.timeScale}` : ''}`,
       ].join('\n'),

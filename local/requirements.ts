@@ -1,9 +1,11 @@
 /**
  * What the local runtime and the tests need from the machine beyond Node: Java 17 or newer for DynamoDB Local
- * (AWS's engine, a JVM program). `npm start` (local/cli.ts) and `npm test` (the `pretest` script runs this file)
- * stop at once with one line saying what to install, not a stack trace.
+ * (AWS's engine, a JVM program), and for the tests Chromium (the ops page's browser test drives it with
+ * playwright-core; no browser is downloaded). `npm start` (local/cli.ts) and `npm test` (the `pretest` script runs
+ * this file with `--tests`) stop at once with one line saying what to install, not a stack trace.
  */
 import { spawnSync } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 
 export const MIN_JAVA = 17;
 
@@ -45,11 +47,32 @@ export function requireJava(env: NodeJS.ProcessEnv = process.env): void {
   if (!check.ok) throw new MissingRequirementError(check.message);
 }
 
-// `node --import tsx local/requirements.ts` (npm's pretest): exit 1 with one line when something is missing.
+/** Debian's `chromium` package; elsewhere set CHROMIUM_PATH (macOS: the Chromium or Chrome app's binary). */
+export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
+
+export const INSTALL_CHROMIUM = 'install chromium (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary';
+
+export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CHROMIUM_PATH || DEFAULT_CHROMIUM;
+}
+
+export function checkChromium(env: NodeJS.ProcessEnv = process.env): { ok: true; path: string } | { ok: false; message: string } {
+  const file = chromiumPath(env);
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a file');
+    accessSync(file, constants.X_OK);
+    return { ok: true, path: file };
+  } catch {
+    return { ok: false, message: `The browser tests need Chromium (${file} is not an executable file): ${INSTALL_CHROMIUM}` };
+  }
+}
+
+// `node --import tsx local/requirements.ts [--tests]` (npm's pretest): exit 1 with one line when something is missing.
 if (require.main === module) {
-  const check = checkJava();
-  if (!check.ok) {
-    process.stderr.write(`${check.message}\n`);
+  const checks = [checkJava(), ...(process.argv.includes('--tests') ? [checkChromium()] : [])];
+  const failed = checks.filter((c): c is { ok: false; message: string } => !c.ok);
+  if (failed.length) {
+    process.stderr.write(failed.map((c) => `${c.message}\n`).join(''));
     process.exit(1);
   }
 }

@@ -16,14 +16,17 @@ export interface ClientOptions {
   /** Every service behind one endpoint (the local runtime); undefined: AWS. */
   endpoint?: string;
   region: string;
+  /** Given: used whatever the environment says (the runtime's own clients of its endpoint). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
-export function createClients({ endpoint, region }: ClientOptions): OpsClients {
+export function createClients({ endpoint, region, credentials }: ClientOptions): OpsClients {
   const config = {
     region,
     ...(endpoint ? { endpoint } : {}),
     // The local runtime checks no signature: any credentials do, and none configured must not stop an operator.
     ...(endpoint && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    ...(credentials ? { credentials } : {}),
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000 },
   };
   return { sqs: new SQSClient(config), events: new EventBridgeClient(config), sfn: new SFNClient(config), ddb: DynamoDBDocumentClient.from(new DynamoDBClient(config)) };

@@ -28,7 +28,7 @@ export interface RedriveReport {
   name: string;
   /** The queue the messages went back to. */
   destination: string;
-  /** COMPLETED, FAILED, CANCELLED; NOTHING_TO_MOVE when the DLQ was empty (no task started). */
+  /** RUNNING, CANCELLING, COMPLETED, FAILED, CANCELLED; NOTHING_TO_MOVE when the DLQ was empty (no task started). */
   status: string;
   moved: number;
   toMove: number;
@@ -41,29 +41,61 @@ export interface RedriveReport {
  * ListMessageMoveTasks until it ends, as the console's "Start DLQ redrive" does. One task per DLQ at a time.
  */
 export async function redriveDlq(ctx: OpsContext, queueArgument: string, options: { rate?: number } = {}): Promise<RedriveReport> {
-  const queue = resolveQueue(ctx.stack, queueArgument, ['dlq'], 'dlq', 'dlq redrive');
-  if (options.rate !== undefined && (!Number.isInteger(options.rate) || options.rate < 1 || options.rate > 500)) throw new UsageError('--rate must be an integer from 1 to 500 (messages per second)');
-  const destination = stackQueues(ctx.stack).find((q) => q.kind === 'queue' && q.consumer === queue.consumer)?.name ?? 'its source queue';
-  const base = { queue: queue.role, name: queue.name, destination };
-  if ((await depth(ctx, queue)) === 0) return { ...base, status: 'NOTHING_TO_MOVE', moved: 0, toMove: 0 };
-  const sourceArn = await arnOf(ctx, queue);
-  const { TaskHandle } = await aws(ctx, `StartMessageMoveTask ${queue.name}`, () =>
-    ctx.clients.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, ...(options.rate ? { MaxNumberOfMessagesPerSecond: options.rate } : {}) })),
-  );
+  const started = await startRedrive(ctx, queueArgument, options);
+  if (started.status !== 'RUNNING') return started;
   for (;;) {
-    const { Results = [] } = await aws(ctx, `ListMessageMoveTasks ${queue.name}`, () => ctx.clients.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 10 })));
-    const task = Results.find((t) => t.TaskHandle === TaskHandle) ?? Results[0];
-    if (!task) throw new OpsError(`the redrive of ${queue.name} is not listed by ListMessageMoveTasks`);
-    const moved = task.ApproximateNumberOfMessagesMoved ?? 0;
-    const toMove = task.ApproximateNumberOfMessagesToMove ?? 0;
-    ctx.progress(`redrive ${queue.role} -> ${destination}: ${progressBar(moved, toMove)} ${moved}/${toMove} ${task.Status}`);
-    if (task.Status !== 'RUNNING' && task.Status !== 'CANCELLING') {
-      const report = { ...base, status: task.Status!, moved, toMove, taskHandle: TaskHandle, ...(task.FailureReason ? { failureReason: task.FailureReason } : {}) };
-      if (task.Status !== 'COMPLETED') throw new RedriveFailedError(`the redrive of ${queue.role} ended ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''} (${moved} of ${toMove} moved)`, report);
+    const report = await redriveProgress(ctx, queueArgument, started.taskHandle);
+    ctx.progress(`redrive ${report.queue} -> ${report.destination}: ${progressBar(report.moved, report.toMove)} ${report.moved}/${report.toMove} ${report.status}`);
+    if (report.status !== 'RUNNING' && report.status !== 'CANCELLING') {
+      if (report.status !== 'COMPLETED') throw new RedriveFailedError(`the redrive of ${report.queue} ended ${report.status}${report.failureReason ? `: ${report.failureReason}` : ''} (${report.moved} of ${report.toMove} moved)`, report);
       return report;
     }
     await sleep(ctx.pollIntervalMs);
   }
+}
+
+/** Starts the move task (RUNNING, with its handle), or answers NOTHING_TO_MOVE for an empty DLQ. */
+export async function startRedrive(ctx: OpsContext, queueArgument: string, options: { rate?: number } = {}): Promise<RedriveReport> {
+  const queue = resolveQueue(ctx.stack, queueArgument, ['dlq'], 'dlq', 'dlq redrive');
+  if (options.rate !== undefined && (!Number.isInteger(options.rate) || options.rate < 1 || options.rate > 500)) throw new UsageError('--rate must be an integer from 1 to 500 (messages per second)');
+  const base = redriveBase(ctx, queue);
+  const toMove = await depth(ctx, queue);
+  if (toMove === 0) return { ...base, status: 'NOTHING_TO_MOVE', moved: 0, toMove: 0 };
+  const sourceArn = await arnOf(ctx, queue);
+  const { TaskHandle } = await aws(ctx, `StartMessageMoveTask ${queue.name}`, () =>
+    ctx.clients.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, ...(options.rate ? { MaxNumberOfMessagesPerSecond: options.rate } : {}) })),
+  );
+  return { ...base, status: 'RUNNING', moved: 0, toMove, taskHandle: TaskHandle };
+}
+
+/**
+ * The DLQ's move task as ListMessageMoveTasks reports it: the one with `taskHandle`, else the latest. Undefined when
+ * the DLQ never had one.
+ */
+export async function redriveProgress(ctx: OpsContext, queueArgument: string, taskHandle?: string): Promise<RedriveReport>;
+export async function redriveProgress(ctx: OpsContext, queueArgument: string, taskHandle: string | undefined, options: { optional: true }): Promise<RedriveReport | undefined>;
+export async function redriveProgress(ctx: OpsContext, queueArgument: string, taskHandle?: string, options: { optional?: boolean } = {}): Promise<RedriveReport | undefined> {
+  const queue = resolveQueue(ctx.stack, queueArgument, ['dlq'], 'dlq', 'dlq redrive');
+  const sourceArn = await arnOf(ctx, queue);
+  const { Results = [] } = await aws(ctx, `ListMessageMoveTasks ${queue.name}`, () => ctx.clients.sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 10 })));
+  const task = (taskHandle ? Results.find((t) => t.TaskHandle === taskHandle) : undefined) ?? Results[0];
+  if (!task) {
+    if (options.optional) return undefined;
+    throw new OpsError(`the redrive of ${queue.name} is not listed by ListMessageMoveTasks`);
+  }
+  return {
+    ...redriveBase(ctx, queue),
+    status: task.Status!,
+    moved: task.ApproximateNumberOfMessagesMoved ?? 0,
+    toMove: task.ApproximateNumberOfMessagesToMove ?? 0,
+    ...(task.TaskHandle ? { taskHandle: task.TaskHandle } : {}),
+    ...(task.FailureReason ? { failureReason: task.FailureReason } : {}),
+  };
+}
+
+function redriveBase(ctx: OpsContext, queue: StackQueue): Pick<RedriveReport, 'queue' | 'name' | 'destination'> {
+  const destination = stackQueues(ctx.stack).find((q) => q.kind === 'queue' && q.consumer === queue.consumer)?.name ?? 'its source queue';
+  return { queue: queue.role, name: queue.name, destination };
 }
 
 export class RedriveFailedError extends OpsError {

@@ -30,9 +30,15 @@ export interface StatusReport {
 
 const AGE_SAMPLE = 10;
 
-export async function status(ctx: OpsContext, options: { sweeps?: number; now?: () => number } = {}): Promise<StatusReport> {
+/** `ages: false` skips the DLQ peeks (a live page polling every second must not keep a DLQ's messages hidden). */
+export async function status(ctx: OpsContext, options: { sweeps?: number; now?: () => number; ages?: boolean } = {}): Promise<StatusReport> {
+  return { stack: ctx.stack.stackName, queues: await queueStatuses(ctx, options), sweeps: await lastSweeps(ctx, options.sweeps ?? 5) };
+}
+
+/** Every queue of the stack with its counts (and a DLQ's oldest age unless `ages: false`). */
+export async function queueStatuses(ctx: OpsContext, options: { now?: () => number; ages?: boolean } = {}): Promise<QueueStatus[]> {
   const now = options.now ?? Date.now;
-  const queues = await Promise.all(
+  return Promise.all(
     stackQueues(ctx.stack).map(async (queue): Promise<QueueStatus> => {
       const { Attributes = {} } = await aws(ctx, `GetQueueAttributes ${queue.name}`, () =>
         ctx.clients.sqs.send(
@@ -41,7 +47,7 @@ export async function status(ctx: OpsContext, options: { sweeps?: number; now?: 
       );
       const visible = Number(Attributes.ApproximateNumberOfMessages ?? 0);
       let oldestAgeSeconds: number | null = null;
-      if (queue.kind !== 'queue' && visible > 0) {
+      if (options.ages !== false && queue.kind !== 'queue' && visible > 0) {
         const sent = (await peekMessages(ctx, queue, AGE_SAMPLE)).map((m) => Date.parse(m.sentAt ?? '')).filter((t) => !Number.isNaN(t));
         if (sent.length) oldestAgeSeconds = Math.max(0, Math.round((now() - Math.min(...sent)) / 1000));
       }
@@ -57,5 +63,4 @@ export async function status(ctx: OpsContext, options: { sweeps?: number; now?: 
       };
     }),
   );
-  return { stack: ctx.stack.stackName, queues, sweeps: await lastSweeps(ctx, options.sweeps ?? 5) };
 }

@@ -14,10 +14,18 @@ export interface AdminRequest {
   path: string;
   /** The parsed JSON body (undefined when there is none). */
   body: unknown;
+  /** The query string, without `?` ('' when none). */
+  query?: string;
+  headers?: Record<string, string | string[] | undefined>;
 }
 export interface AdminAnswer {
   status: number;
+  /** Sent as JSON, unless `text` is given. */
   body: unknown;
+  /** Sent as is with `contentType` (the ops page's HTML, script and style). */
+  text?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
 }
 
 /** Undefined for a path that is not the issuer's. */

@@ -1,9 +1,11 @@
 /**
- * The operator's CLI (`npm run ops`) against the whole local runtime: every command in process (the functions of
- * ops/ with their clients, and runOps for the text and --json answers), its errors and exit codes, and two real
- * `node bin/ops.ts` runs. The issue's acceptance scenario first: the notification consumer fails, five orders land
- * in its DLQ, `status` shows them, the consumer is fixed, `dlq redrive` puts them back, and every order is notified
- * once per event type.
+ * The operator's tools against the whole local runtime: the ops page in headless Chromium and its JSON API, then the
+ * CLI (`npm run ops`): every command in process (the functions of ops/ with their clients, and runOps for the text
+ * and --json answers), its errors and exit codes, and two real `node bin/ops.ts` runs. The issue's acceptance
+ * scenario twice, first from the page and then with the CLI: the notification consumer fails, five orders land in its
+ * DLQ, the page (or `status`) shows them, the consumer is fixed, the page's "Start DLQ redrive" (or `dlq redrive`)
+ * puts them back, and every order is notified once per event type. One runtime serves both: a second would cost a
+ * DynamoDB Local boot and a start-up of its own.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,7 +29,9 @@ import { orderTimeline } from '../../ops/order';
 import { readOutputsFile } from '../../ops/stack';
 import { status } from '../../ops/status';
 import { runSweep } from '../../ops/sweep';
+import type { Browser, Page } from 'playwright-core';
 import { request } from '../support/api-client';
+import { launchChromium } from '../support/browser';
 import { e2eAssembly } from '../support/e2e-assembly';
 import { eventually } from '../support/eventually';
 
@@ -102,6 +106,103 @@ afterAll(async () => {
   if (clients) destroyClients(clients);
   await runtime?.stop();
   rmSync(work, { recursive: true, force: true });
+});
+
+describe('the local ops page, in headless Chromium', () => {
+  let browser: Browser;
+  let page: Page;
+  const pageUrl = () => `${runtime.endpoints.aws}/_local/ops/`;
+  const queueCell = (role: string, column: 'visible' | 'in-flight') => page.locator(`#queues tr[data-role="${role}"] td.${column}`);
+  const cellsOf = (selector: string) => page.locator(selector).evaluateAll((rows) => rows.map((row) => Array.from((row as unknown as { cells: ArrayLike<{ textContent: string | null }> }).cells, (c) => c.textContent ?? '')));
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  test('acceptance: 5 messages in the notification DLQ shown live, fixed, "Start DLQ redrive" drains it with progress: one notification per event type each', async () => {
+    expect((await request(api(), 'PUT', '/inventory/ops-page', { body: { available: 10 } })).status).toBe(201);
+    await page.goto(pageUrl());
+    await queueCell('notification-dlq', 'visible').filter({ hasText: /^0$/ }).waitFor();
+    notificationBroken = true;
+    // In stock: each order is RESERVED and owes exactly one notification, InventoryReserved.
+    const orders = await Promise.all([1, 2, 3, 4, 5].map((i) => placeOrder(`c-page-${i}`, 'ops-page', 1)));
+    // The page refreshes itself: nothing is clicked until the DLQ's count shows 5.
+    await queueCell('notification-dlq', 'visible').filter({ hasText: /^5$/ }).waitFor({ timeout: 30_000 });
+    await expect(page.locator('#queues tr[data-role="notification-dlq"]').getAttribute('class')).resolves.toBe('nonempty');
+
+    await page.click('#queues tr[data-role="notification-dlq"] button.peek');
+    await page.locator('#messages tbody tr').nth(4).waitFor();
+    const messages = await cellsOf('#messages tbody tr');
+    expect(messages.map((cells) => cells[1]).sort()).toEqual([...orders].sort());
+    expect(new Set(messages.map((cells) => cells[0]))).toEqual(new Set(['InventoryReserved']));
+    for (const orderId of orders) expect(await notificationsOf(orderId)).toEqual([]);
+    if (process.env.OPS_PAGE_SCREENSHOT) {
+      await page.click(`#orders tr[data-order-id="${orders[0]}"]`);
+      await page.locator('#timeline li').first().waitFor();
+      await page.screenshot({ path: process.env.OPS_PAGE_SCREENSHOT, fullPage: true });
+    }
+
+    notificationBroken = false;
+    await page.click('button.redrive[data-role="notification-dlq"]');
+    await page.locator('#redrive-status').filter({ hasText: 'COMPLETED' }).waitFor({ timeout: 30_000 });
+    expect(await page.textContent('#redrive-status')).toBe('5/5 COMPLETED');
+    expect(await page.textContent('#redrive-label')).toBe('redrive notification-dlq → OrderPipeline-notification');
+    expect(await page.getAttribute('#redrive-bar', 'value')).toBe('5');
+    await queueCell('notification-dlq', 'visible').filter({ hasText: /^0$/ }).waitFor({ timeout: 30_000 });
+    await eventually(async () => {
+      for (const orderId of orders) expect(await notificationsOf(orderId)).toEqual(['InventoryReserved']);
+    });
+
+    // Orders by status, and one's timeline: the notification the redrive let through is on it.
+    await page.click('#statuses button[data-status="RESERVED"]');
+    await page.locator(`#orders tr[data-order-id="${orders[0]}"]`).click();
+    await page.locator('#timeline li[data-kind="notification"]').filter({ hasText: 'InventoryReserved' }).waitFor({ timeout: 10_000 });
+    expect(await page.textContent('#timeline-order')).toBe(`${orders[0]} (RESERVED)`);
+    expect(await page.textContent('#statuses button[data-status="RESERVED"]')).toMatch(/^RESERVED \d+$/);
+
+    // The chart's samples saw the DLQ fill and the orders placed; it draws one line per series.
+    const history = (await (await fetch(`${pageUrl()}api/history`)).json()) as { samples: { depths: Record<string, number>; events: Record<string, number> }[] };
+    expect(history.samples.some((s) => s.depths['notification-dlq'] === 5)).toBe(true);
+    expect(history.samples.reduce((n, s) => n + (s.events.OrderPlaced ?? 0), 0)).toBeGreaterThanOrEqual(5);
+    expect(await page.locator('#chart polyline').evaluateAll((lines) => lines.map((l) => l.getAttribute('data-series')))).toEqual(['placed', 'events', 'depth', 'dlq']);
+    expect(await page.textContent('#error')).toBe('');
+  });
+
+  test('its API answers problem+json: unknown names 404, bad arguments 400, a wrong method 405, a POST that is not JSON 415', async () => {
+    const call = async (path: string, init?: RequestInit) => {
+      const response = await fetch(`${pageUrl()}api/${path}`, init);
+      return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as Record<string, any>, allow: response.headers.get('allow') };
+    };
+    const notFound = await call('dlq/nope');
+    expect(notFound).toMatchObject({ status: 404, type: 'application/problem+json', body: { title: 'Not Found', status: 404 } });
+    expect(notFound.body.detail).toContain("unknown queue 'nope'");
+    expect(notFound.body.detail).toContain('notification-dlq');
+    expect(await call('orders?status=SHIPPED')).toMatchObject({ status: 400, body: { detail: expect.stringContaining('PENDING, RESERVED, PAID') } });
+    expect(await call('orders/ord_nobody')).toMatchObject({ status: 404, body: { detail: expect.stringContaining('no order ord_nobody') } });
+    expect(await call('dlq/notification-dlq?limit=0')).toMatchObject({ status: 400 });
+    expect(await call('status', { method: 'DELETE' })).toMatchObject({ status: 405, allow: 'GET' });
+    expect(await call('dlq/notification/redrive', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' })).toMatchObject({ status: 415, type: 'application/problem+json' });
+    expect(await call('dlq/notification-target-dlq/redrive', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).toMatchObject({
+      status: 400,
+      body: { detail: expect.stringContaining('events replay-failed') },
+    });
+    expect(await call('dlq/notification-dlq/redrive', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).toMatchObject({ status: 200, body: { status: 'NOTHING_TO_MOVE', moved: 0 } });
+    // The last move task, as ListMessageMoveTasks keeps it: the page's redrive above.
+    expect(await call('dlq/notification-dlq/redrive')).toMatchObject({ status: 200, body: { status: 'COMPLETED', moved: 5, toMove: 5 } });
+    expect(await call('inventory-dlq/redrive')).toMatchObject({ status: 404 });
+    const orders = await call('orders?limit=2');
+    expect(orders.status).toBe(200);
+    expect(orders.body.orders).toHaveLength(2);
+    expect(Object.keys(orders.body.counts)).toEqual(['PENDING', 'RESERVED', 'PAID', 'REJECTED', 'CANCELLED', 'NEEDS_ATTENTION']);
+    const redirect = await fetch(`${runtime.endpoints.aws}/_local/ops`, { redirect: 'manual' });
+    expect({ status: redirect.status, location: redirect.headers.get('location') }).toEqual({ status: 301, location: '/_local/ops/' });
+    const html = await fetch(pageUrl());
+    expect({ status: html.status, type: html.headers.get('content-type') }).toEqual({ status: 200, type: 'text/html; charset=utf-8' });
+  });
 });
 
 test('acceptance: the notification consumer fails, 5 orders land in its DLQ (status, peek), it is fixed, dlq redrive puts them back: one notification per event type each', async () => {

@@ -1,6 +1,7 @@
 /**
  * Java 17+ is checked before anything starts: with no java on PATH, or an older one, `npm start` and `npm test`
- * (its pretest runs local/requirements.ts) stop with one line saying what to install.
+ * (its pretest runs local/requirements.ts --tests) stop with one line saying what to install; so does `npm test`
+ * without Chromium.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,11 +25,11 @@ function fakePath(name: string, versionLine?: string): string {
   return dir;
 }
 
-function run(script: string, PATH: string) {
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH };
+function run(script: string, PATH: string, args: string[] = [], extra: NodeJS.ProcessEnv = {}) {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH, ...extra };
   delete env.JAVA_HOME;
   // node by its absolute path: the PATH given holds nothing else.
-  return spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
 }
 
 const INSTALL = 'install openjdk-17-jre-headless (Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless) or a JDK 17+ (macOS: brew install openjdk@17, then put its bin on PATH)';
@@ -61,6 +62,34 @@ test('npm start without java stops at once with that line (before synthesizing a
   expect(result.status).toBe(1);
   expect(result.stdout).toBe('');
   expect(result.stderr).toBe(`DynamoDB Local needs Java 17 or newer (no java on PATH): ${INSTALL}\n`);
+});
+
+describe('npm test (--tests) also needs Chromium', () => {
+  const java17 = () => fakePath('java17-for-chromium', 'openjdk version "17.0.15" 2025-04-15');
+  const CHROMIUM = 'install chromium (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary';
+
+  test('none at CHROMIUM_PATH: exit 1, one line naming the path and what to install', () => {
+    const missing = path.join(work, 'no-chromium');
+    const result = run('local/requirements.ts', java17(), ['--tests'], { CHROMIUM_PATH: missing });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 1, stderr: `The browser tests need Chromium (${missing} is not an executable file): ${CHROMIUM}\n` });
+  });
+
+  test('a file that is not executable fails too; an executable one passes; without --tests (npm start) it is not asked', () => {
+    const binary = path.join(work, 'chromium');
+    writeFileSync(binary, '#!/bin/sh\n');
+    chmodSync(binary, 0o644);
+    expect(run('local/requirements.ts', java17(), ['--tests'], { CHROMIUM_PATH: binary }).status).toBe(1);
+    expect(run('local/requirements.ts', java17(), [], { CHROMIUM_PATH: binary }).status).toBe(0);
+    chmodSync(binary, 0o755);
+    const result = run('local/requirements.ts', java17(), ['--tests'], { CHROMIUM_PATH: binary });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
+  test('no java and no Chromium: both lines', () => {
+    const result = run('local/requirements.ts', fakePath('none'), ['--tests'], { CHROMIUM_PATH: path.join(work, 'absent') });
+    expect(result.status).toBe(1);
+    expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(2);
+  });
 });
 
 test('java -version output: the major version, old and new schemes', () => {
