@@ -279,7 +279,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     provisionSchedules(provisioning);
     const outputs = writeOutputs(provisioning, outputsFile);
     const opsClients = createClients({ endpoint: endpoints.aws, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const opsContext = { stack: { stackName: stack.stackName, outputs: outputs[stack.stackName], source: 'the local runtime' }, clients: opsClients, where: endpoints.aws, progress: () => undefined, pollIntervalMs: 250 };
+    const opsContext = { stack: { stackName: stack.stackName, outputs: outputs[stack.stackName], source: 'the local runtime' }, clients: opsClients, where: endpoints.aws, local: true, progress: () => undefined, pollIntervalMs: 250 };
     opsPage = new OpsPage(opsContext, new QueueDepthSampler(opsContext));
     const page = opsPage;
     cleanup.push(async () => {

@@ -3,18 +3,18 @@ import { parseArgs } from 'node:util';
 import { createClients, destroyClients, OpsClients } from './clients';
 import { OpsContext } from './context';
 import { peekDlq, purgeDlq, RedriveFailedError, redriveDlq } from './dlq';
-import { OpsError, UsageError } from './errors';
+import { explainAwsError, OpsError, UsageError } from './errors';
 import { replayArchive, replayFailed } from './events';
 import { orderTimeline } from './order';
 import { renderOrder, renderPeek, renderPurge, renderRedrive, renderReplay, renderReplayFailed, renderStatus, renderSweep } from './render';
-import { findOutputsFile, localEndpointOf, readOutputsFile } from './stack';
+import { findOutputsFile, localEndpointOf, readCloudFormationOutputs, readOutputsFile, StackOutputs } from './stack';
 import { status } from './status';
 import { runSweep, SweepFailedError } from './sweep';
 
 export const USAGE = `usage: npm run ops -- <command> [options]
 
 commands:
-  status                                 every queue and DLQ (visible, in flight, oldest), the last sweep runs
+  status                                 every queue and DLQ (visible, in flight, oldest), alarms in ALARM, the last sweep runs
   dlq peek <queue> [-n N]                a DLQ's messages, left in place (default 10)
   dlq redrive <queue> [--rate N]         move a redrive DLQ's messages back to their queue (N per second)
   dlq purge <queue> --yes                delete every message of a DLQ
@@ -30,7 +30,7 @@ rule-target DLQ for events replay-failed), a queue name or a queue URL
 options:
   --json                 one JSON object on stdout (npm run -s ops -- ... --json: without npm's banner)
   --outputs-file F       the stack outputs (cdk deploy --outputs-file F); default .local/outputs.json (npm start)
-  --stack NAME           the stack in an outputs file holding several
+  --stack NAME           the stack in an outputs file holding several; alone: its outputs from CloudFormation
   --endpoint-url URL     every service at URL (default AWS_ENDPOINT_URL; the local runtime's, from its outputs)
   --region R             default AWS_REGION, AWS_DEFAULT_REGION, us-east-1
   --timeout S            how long sweep run and events replay wait (seconds)
@@ -122,14 +122,21 @@ export async function runOps(argv: string[], io: OpsIo): Promise<number> {
     if (!command.length) throw new UsageError('no command: status, dlq peek|redrive|purge, events replay-failed|replay, sweep run, order (see --help)');
     // The command line is checked before anything is read or reached.
     const run = commandOf(command, values);
-    const stack = readOutputsFile(findOutputsFile(values['outputs-file'] as string | undefined), values.stack as string | undefined);
-    const endpoint = (values['endpoint-url'] as string | undefined) || io.env.AWS_ENDPOINT_URL || localEndpointOf(stack);
+    const stackName = values.stack as string | undefined;
+    const outputsFile = findOutputsFile(values['outputs-file'] as string | undefined, stackName);
+    const fromFile = outputsFile ? readOutputsFile(outputsFile, stackName) : undefined;
+    const endpoint = (values['endpoint-url'] as string | undefined) || io.env.AWS_ENDPOINT_URL || (fromFile && localEndpointOf(fromFile));
     const region = (values.region as string | undefined) || io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION || 'us-east-1';
+    const where = endpoint ?? `AWS (${region})`;
     clients = io.clients ?? createClients({ endpoint, region });
+    const built = clients;
+    const stack: StackOutputs =
+      fromFile ?? (await readCloudFormationOutputs(built, stackName!, where).catch((error: unknown) => Promise.reject(explainAwsError(error, where, `DescribeStacks ${stackName}`))));
     const ctx: OpsContext = {
       stack,
       clients,
-      where: endpoint ?? `AWS (${region})`,
+      where,
+      local: Boolean(endpoint),
       progress: json ? () => undefined : (line) => io.stderr(`${line}\n`),
       pollIntervalMs: io.pollIntervalMs ?? 500,
     };

@@ -1,4 +1,6 @@
 /** The AWS SDK v3 clients the commands take as arguments, built for AWS or for the local runtime's endpoint. */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -10,6 +12,10 @@ export interface OpsClients {
   events: EventBridgeClient;
   sfn: SFNClient;
   ddb: DynamoDBDocumentClient;
+  /** Alarms in ALARM (on AWS only). */
+  cloudwatch: CloudWatchClient;
+  /** The stack's outputs when no outputs file is given (on AWS only). */
+  cloudformation: CloudFormationClient;
 }
 
 export interface ClientOptions {
@@ -29,7 +35,14 @@ export function createClients({ endpoint, region, credentials }: ClientOptions):
     ...(credentials ? { credentials } : {}),
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000 },
   };
-  return { sqs: new SQSClient(config), events: new EventBridgeClient(config), sfn: new SFNClient(config), ddb: DynamoDBDocumentClient.from(new DynamoDBClient(config)) };
+  return {
+    sqs: new SQSClient(config),
+    events: new EventBridgeClient(config),
+    sfn: new SFNClient(config),
+    ddb: DynamoDBDocumentClient.from(new DynamoDBClient(config)),
+    cloudwatch: new CloudWatchClient(config),
+    cloudformation: new CloudFormationClient(config),
+  };
 }
 
 export function destroyClients(clients: OpsClients): void {
@@ -37,4 +50,6 @@ export function destroyClients(clients: OpsClients): void {
   clients.events.destroy();
   clients.sfn.destroy();
   clients.ddb.destroy();
+  clients.cloudwatch.destroy();
+  clients.cloudformation.destroy();
 }

@@ -8,6 +8,8 @@ export interface OpsContext {
   clients: OpsClients;
   /** The endpoint or "AWS (region)", for messages. */
   where: string;
+  /** Every service is one endpoint's (the local runtime's): it runs no CloudWatch, so there are no alarms to read. */
+  local?: boolean;
   /** A progress line (stderr in the CLI; a no-op with --json). */
   progress: (line: string) => void;
   /** Between polls of a running task (redrive, replay, execution). */

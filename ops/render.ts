@@ -33,6 +33,11 @@ export function renderStatus(r: StatusReport): string {
     table(rows, [2, 3]),
     attention.length ? `messages in ${attention.join(', ')}: ops dlq peek <queue>, then dlq redrive (or events replay-failed for a target DLQ)` : 'every DLQ is empty',
     `oldest: of a DLQ's first messages peeked; a consumer queue's age is the CloudWatch metric (its QueueAgeAlarm)`,
+    r.alarms === null
+      ? 'alarms: none evaluated here (the local runtime runs no CloudWatch: the DLQ counts above are what its DLQ alarms watch)'
+      : r.alarms.length
+        ? `alarms in ALARM (docs/runbook.md says what each means):\n${r.alarms.map((a) => `  ${a.name}${a.since ? ` since ${a.since}` : ''}${a.reason ? `: ${a.reason}` : ''}`).join('\n')}`
+        : 'alarms in ALARM: none',
     r.sweeps.length ? `last sweeps:\n${r.sweeps.map((s) => `  ${renderSweep(s)}`).join('\n')}` : 'no sweep runs yet (ops sweep run starts one)',
   ].join('\n');
 }

@@ -3,6 +3,8 @@
  * file or the local runtime's `.local/outputs.json`, and the endpoint and region to reach it.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { DescribeStacksCommand, DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
+import type { OpsClients } from './clients';
 import { QUEUE_OUTPUTS, QueueKind, QueueOutput } from '../lib/stack-outputs';
 import { OpsError, UnknownQueueError, UsageError } from './errors';
 
@@ -40,13 +42,33 @@ export function readOutputsFile(file: string, stackName?: string): StackOutputs 
   return { stackName: chosen, outputs: all[chosen], source: file };
 }
 
-/** The outputs file to use: the one given, else the local runtime's when present. */
-export function findOutputsFile(given: string | undefined, exists: (file: string) => boolean = existsSync): string {
+/**
+ * The outputs file to use: the one given, else the local runtime's when present; undefined with `--stack` alone (the
+ * outputs are then read from CloudFormation).
+ */
+export function findOutputsFile(given: string | undefined, stackName: string | undefined, exists: (file: string) => boolean = existsSync): string | undefined {
   if (given) return given;
+  if (stackName) return undefined;
   if (exists(LOCAL_OUTPUTS_FILE)) return LOCAL_OUTPUTS_FILE;
   throw new UsageError(
-    `no stack outputs: start the local runtime (npm start writes ${LOCAL_OUTPUTS_FILE}) or pass --outputs-file FILE (npx cdk deploy --outputs-file FILE); reading them from CloudFormation needs @aws-sdk/client-cloudformation, which is not installed`,
+    `no stack outputs: start the local runtime (npm start writes ${LOCAL_OUTPUTS_FILE}), pass --stack NAME to read a deployed stack's outputs from CloudFormation, or --outputs-file FILE (npx cdk deploy --outputs-file FILE)`,
   );
+}
+
+/** A deployed stack's outputs, from CloudFormation's DescribeStacks. */
+export async function readCloudFormationOutputs(clients: Pick<OpsClients, 'cloudformation'>, stackName: string, where: string): Promise<StackOutputs> {
+  let stack: NonNullable<DescribeStacksCommandOutput['Stacks']>[number] | undefined;
+  try {
+    stack = (await clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
+  } catch (error) {
+    const e = error as { name?: string; message?: string };
+    // CloudFormation answers a stack it does not know with ValidationError "Stack with id X does not exist".
+    if (e.name === 'ValidationError' && /does not exist/.test(e.message ?? '')) throw new UsageError(`no stack ${stackName} in CloudFormation (${where}): check --stack and --region`);
+    throw error;
+  }
+  if (!stack) throw new UsageError(`no stack ${stackName} in CloudFormation (${where}): check --stack and --region`);
+  const outputs = Object.fromEntries((stack.Outputs ?? []).filter((o) => o.OutputKey && o.OutputValue !== undefined).map((o) => [o.OutputKey!, o.OutputValue!]));
+  return { stackName: stack.StackName ?? stackName, outputs, source: `CloudFormation stack ${stack.StackName ?? stackName} (${where})` };
 }
 
 export function output(stack: StackOutputs, key: string): string {

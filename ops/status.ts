@@ -1,6 +1,7 @@
 /** `ops status`: every queue and DLQ with its depth, and the last sweep runs with their summaries. */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { QueueKind } from '../lib/stack-outputs';
+import { AlarmInAlarm, alarmsInAlarm } from './alarms';
 import { aws, OpsContext } from './context';
 import { peekMessages } from './messages';
 import { stackQueues } from './stack';
@@ -25,6 +26,8 @@ export interface QueueStatus {
 export interface StatusReport {
   stack: string;
   queues: QueueStatus[];
+  /** The stack's alarms in ALARM; null where there is no CloudWatch (the local runtime). */
+  alarms: AlarmInAlarm[] | null;
   sweeps: SweepRun[];
 }
 
@@ -32,7 +35,8 @@ const AGE_SAMPLE = 10;
 
 /** `ages: false` skips the DLQ peeks (a live page polling every second must not keep a DLQ's messages hidden). */
 export async function status(ctx: OpsContext, options: { sweeps?: number; now?: () => number; ages?: boolean } = {}): Promise<StatusReport> {
-  return { stack: ctx.stack.stackName, queues: await queueStatuses(ctx, options), sweeps: await lastSweeps(ctx, options.sweeps ?? 5) };
+  const [queues, alarms, sweeps] = await Promise.all([queueStatuses(ctx, options), alarmsInAlarm(ctx), lastSweeps(ctx, options.sweeps ?? 5)]);
+  return { stack: ctx.stack.stackName, queues, alarms, sweeps };
 }
 
 /** Every queue of the stack with its counts (and a DLQ's oldest age unless `ages: false`). */

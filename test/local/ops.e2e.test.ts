@@ -99,7 +99,7 @@ beforeAll(async () => {
         : fn,
   });
   clients = createClients({ endpoint: runtime.endpoints.aws, region: 'us-east-1' });
-  ctx = { stack: readOutputsFile(outputsFile), clients, where: runtime.endpoints.aws, progress: (line) => progress.push(line), pollIntervalMs: 100 };
+  ctx = { stack: readOutputsFile(outputsFile), clients, where: runtime.endpoints.aws, local: true, progress: (line) => progress.push(line), pollIntervalMs: 100 };
 });
 
 afterAll(async () => {
@@ -241,7 +241,8 @@ test('status --json: every queue of the stack outputs with its counts, and the l
   const { code, stdout } = await ops('status', '--json');
   expect(code).toBe(0);
   const report = JSON.parse(stdout);
-  expect(Object.keys(report).sort()).toEqual(['queues', 'stack', 'sweeps']);
+  expect(Object.keys(report).sort()).toEqual(['alarms', 'queues', 'stack', 'sweeps']);
+  expect(report.alarms).toBeNull(); // no CloudWatch locally
   expect(report.queues.map((q: { role: string }) => q.role)).toEqual(QUEUE_OUTPUTS.map((q) => q.role));
   for (const q of report.queues) expect(q).toEqual({ role: expect.any(String), kind: expect.any(String), name: expect.any(String), url: expect.any(String), visible: expect.any(Number), inFlight: expect.any(Number), delayed: expect.any(Number), oldestAgeSeconds: q.visible ? expect.any(Number) : null });
   expect(report.sweeps[0]).toMatchObject({ name: expect.any(String), executionArn: expect.stringContaining(':execution:'), status: 'SUCCEEDED', startedAt: expect.any(String), summary: { found: { republish: expect.any(Number), expire: expect.any(Number) }, failed: 0 } });
@@ -249,6 +250,7 @@ test('status --json: every queue of the stack outputs with its counts, and the l
   const text = await ops('status');
   expect(text.stdout).toMatch(/^stack OrderPipeline\nQUEUE +KIND +VISIBLE +IN FLIGHT +OLDEST +NAME\n/);
   expect(text.stdout).toContain('notification-target-dlq  rule-target-dlq');
+  expect(text.stdout).toContain('alarms: none evaluated here (the local runtime runs no CloudWatch');
 });
 
 test('sweep run: starts the sweep, waits, prints its summary (--json: the run)', async () => {
