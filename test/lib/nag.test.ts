@@ -6,10 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { CDK_APP_MODE_CONTEXT, VALIDATION_REPORT_FILE } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { buildApp } from '../../lib/app-builder';
 import { acknowledgementsIn, buildTestApp, Context, OVERRIDES, Synthesized, synth } from './synth';
 
 const NAG_PACKS = [new AwsSolutionsChecks().name, new ServerlessChecks().name];
@@ -36,7 +38,7 @@ describe.each<[string, Context]>([
   ['JWT, throttling and sweep overrides', OVERRIDES],
   ['SNS notifications and an alarm email', { notificationChannel: 'sns', alarmEmail: 'ops@example.com' }],
 ])('%s', (_label, context) => {
-  const synthesized = () => synth({ ...IN_MEMORY, ...context });
+  const synthesized = () => synth({ ...IN_MEMORY, ...context }, { nag: true });
 
   test('app.synth() with the AwsSolutions and Serverless packs does not throw', () => {
     expect(synthesized).not.toThrow();
@@ -89,8 +91,9 @@ function synthError(app: { synth(): unknown }): string {
 }
 
 describe('the gate fails synthesis on an unacknowledged finding', () => {
-  test('an unencrypted queue that accepts plain HTTP', () => {
-    const { app, stack } = buildTestApp(IN_MEMORY);
+  test('an unencrypted queue that accepts plain HTTP (buildApp as bin/app.ts calls it: the packs are on by default)', () => {
+    const app = new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [], ...IN_MEMORY } });
+    const stack = buildApp(app);
     const queue = new Queue(stack, 'PlainQueue', { encryption: QueueEncryption.UNENCRYPTED, enforceSSL: false });
     const message = synthError(app);
     expect(message).toMatch(/^ValidationFailed: /);
@@ -100,7 +103,7 @@ describe('the gate fails synthesis on an unacknowledged finding', () => {
   });
 
   test('an IAM policy with an unacknowledged wildcard resource', () => {
-    const { app, stack } = buildTestApp(IN_MEMORY);
+    const { app, stack } = buildTestApp(IN_MEMORY, { nag: true });
     const role = new Role(stack, 'WildcardRole', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     role.addToPolicy(new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: ['*'] }));
     const message = synthError(app);
@@ -110,7 +113,7 @@ describe('the gate fails synthesis on an unacknowledged finding', () => {
   });
 
   test('an IAM policy with a wildcard action on a role whose other wildcard is acknowledged', () => {
-    const { app, stack } = buildTestApp(IN_MEMORY);
+    const { app, stack } = buildTestApp(IN_MEMORY, { nag: true });
     // The API function's role acknowledges IAM5[Resource::*] (X-Ray) only: a new wildcard action is still a finding.
     stack.api.function.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:*'], resources: [stack.tables.orders.tableArn] }));
     const message = synthError(app);

@@ -1,7 +1,8 @@
 /**
  * Synthesizes the app for the CDK assertion tests with NodejsFunction bundling skipped
- * (`aws:cdk:bundling-stacks: []`), once per distinct context within a test file. Synthesis runs the app's real
- * cdk-nag validation plugins, so a template obtained here has already passed the gate.
+ * (`aws:cdk:bundling-stacks: []`), once per distinct context within a test file. The cdk-nag packs run only when
+ * asked (`{ nag: true }`): test/lib/nag.test.ts gates the contexts the other files synthesize (default, OVERRIDES,
+ * SNS notifications), and the others save the packs' ~2 s of CPU per file.
  */
 import { App, CfnElement, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -34,21 +35,21 @@ export const OVERRIDES = {
 /**
  * A fresh, unsynthesized app and stack, for tests that add constructs or expect construction to fail.
  * The built-in CloudFormation schema validation is off: it only ever warns (it cannot fail synth without a feature
- * flag this app does not set) and it costs seconds per synthesis under Jest. The cdk-nag plugins run as in bin/app.ts.
+ * flag this app does not set) and it costs seconds per synthesis under Jest. The cdk-nag plugins run with `nag`.
  */
-export function buildTestApp(context: Context = {}): { app: App; stack: OrderPipelineStack } {
+export function buildTestApp(context: Context = {}, { nag = false }: { nag?: boolean } = {}): { app: App; stack: OrderPipelineStack } {
   const app = new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  return { app, stack: buildApp(app) };
+  return { app, stack: buildApp(app, { nag }) };
 }
 
 const cache = new Map<string, Synthesized>();
 
 /** The synthesized app for this context, shared by every caller in the same test file. */
-export function synth(context: Context = {}): Synthesized {
-  const key = JSON.stringify(Object.entries(context).sort(([a], [b]) => a.localeCompare(b)));
+export function synth(context: Context = {}, { nag = false }: { nag?: boolean } = {}): Synthesized {
+  const key = JSON.stringify([nag, ...Object.entries(context).sort(([a], [b]) => a.localeCompare(b))]);
   let result = cache.get(key);
   if (!result) {
-    const { app, stack } = buildTestApp(context);
+    const { app, stack } = buildTestApp(context, { nag });
     const assembly = app.synth();
     // Template.fromStack synthesizes the stage again, which returns the assembly cached above.
     result = { app, stack, assembly, template: Template.fromStack(stack) };
