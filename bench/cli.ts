@@ -23,11 +23,13 @@ import { measureWarmApi, WARM_API_BUDGET, WarmApiFigures } from './warm-api';
 import { CostFigures, measureCost } from './cost';
 import { latencyChart } from './chart';
 import { CEILING_BUDGET, measureCeiling, measurePipeline, PipelineFigures, startPipeline } from './pipeline';
+import { measureNpmTest, TestRunFigures } from './tests';
 
 /** The issue's budget: `npm start` ready within 5 s on 2 cores, the app already synthesized. */
 const START_BUDGET_SECONDS = 5;
 /** The issue's budget: at most $12 per million orders placed and paid. */
 const COST_BUDGET_USD = 12;
+const NPM_TEST_BUDGET_SECONDS = 180;
 
 interface BenchResult {
   date: string;
@@ -39,6 +41,8 @@ interface BenchResult {
   cost: CostFigures;
   costPerMillionOrdersUsd: number;
   startSeconds: number;
+  /** `npm test` as the README runs it; null with --quick. */
+  npmTest: TestRunFigures | null;
   budgets: { name: string; value: number; limit: number; ok: boolean }[];
 }
 
@@ -109,6 +113,10 @@ function markdown(r: BenchResult): string {
     '',
     `Start-up (warm, median): ${r.startSeconds.toFixed(2)} s.`,
     '',
+    r.npmTest
+      ? `npm test: ${r.npmTest.seconds.toFixed(0)} s wall, exit ${r.npmTest.exitCode}, ${r.npmTest.suites ?? '?'} suites, ${r.npmTest.tests ?? '?'} tests (${r.npmTest.failed ?? '?'} failed).`
+      : 'npm test: not measured (--quick).',
+    '',
     '| budget | value | limit | |',
     '|---|---|---|---|',
     ...r.budgets.map((b) => `| ${b.name} | ${b.value.toFixed(2)} | ${b.limit} | ${b.ok ? 'ok' : '**missed**'} |`),
@@ -156,6 +164,11 @@ async function main(): Promise<void> {
     const pipeline = { runs, ordersPerSecond: Object.fromEntries(runs.map((r) => [String(r.concurrency), r.ordersPerSecond])), ceilingOrdersPerSecond: ceiling.ordersPerSecond, ceilingRatio: at64.ordersPerSecond / ceiling.ordersPerSecond };
     say('start-up...');
     const start = await startSeconds(assembly, work, values.quick ? 1 : 3);
+    let npmTest: TestRunFigures | null = null;
+    if (!values.quick) {
+      say('npm test, as the README runs it...');
+      npmTest = await measureNpmTest(path.resolve(__dirname, '..'), say);
+    }
     const budgets = [
       ...FUNCTION_NAMES.flatMap((n) => [
         { name: `${n} bundle size / baseline`, value: functions[n].sizeRatio, limit: BUNDLE_BUDGET },
@@ -167,9 +180,10 @@ async function main(): Promise<void> {
     ]
       .map((b) => ({ ...b, ok: b.value <= b.limit }))
       .concat([{ name: 'end to end at 64 / ceiling (at least)', value: pipeline.ceilingRatio, limit: CEILING_BUDGET, ok: pipeline.ceilingRatio >= CEILING_BUDGET }])
-      .concat([{ name: 'USD per million orders placed and paid', value: cost.costPerMillionOrdersUsd, limit: COST_BUDGET_USD, ok: cost.costPerMillionOrdersUsd <= COST_BUDGET_USD }]);
+      .concat([{ name: 'USD per million orders placed and paid', value: cost.costPerMillionOrdersUsd, limit: COST_BUDGET_USD, ok: cost.costPerMillionOrdersUsd <= COST_BUDGET_USD }])
+      .concat(npmTest ? [{ name: 'npm test seconds (passing)', value: npmTest.seconds, limit: NPM_TEST_BUDGET_SECONDS, ok: npmTest.exitCode === 0 && npmTest.seconds <= NPM_TEST_BUDGET_SECONDS }] : []);
     const date = new Date().toISOString().slice(0, 10);
-    const result: BenchResult = { date, machine: { cpus: cpus().length, node: process.versions.node }, rounds, functions, api, pipeline, cost, costPerMillionOrdersUsd: cost.costPerMillionOrdersUsd, startSeconds: start, budgets };
+    const result: BenchResult = { date, machine: { cpus: cpus().length, node: process.versions.node }, rounds, functions, api, pipeline, cost, costPerMillionOrdersUsd: cost.costPerMillionOrdersUsd, startSeconds: start, npmTest, budgets };
     const out = path.resolve(__dirname, 'results');
     mkdirSync(out, { recursive: true });
     writeFileSync(path.join(out, `${date}.json`), `${JSON.stringify(result, null, 2)}\n`);
