@@ -768,7 +768,7 @@ export class QueueEngine {
         throw invalid();
       }
       const parts = url.pathname.split('/').filter(Boolean);
-      const host = /^sqs\.([a-z0-9-]+)\./.exec(url.hostname) ?? /^([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\./.exec(url.hostname);
+      const host = /^sqs\.([a-z]{2}(?:-[a-z]+)+-\d+)\./.exec(url.hostname) ?? /^([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\./.exec(url.hostname);
       let region = host?.[1] ?? requestRegion;
       if (parts.length === 4 && parts[0] === 'queue') region = parts.splice(0, 2)[1];
       if (parts.length !== 2) throw invalid();
