@@ -8,7 +8,7 @@
  * logged through onError and answered 500 InternalFailure), bodies are capped per service, only loopback Host
  * names are served, and `/_local/...` paths are the runtime's own (fault counts, the local token issuer).
  */
-import { IncomingMessage, request, Server, ServerResponse, STATUS_CODES } from 'node:http';
+import { IncomingHttpHeaders, IncomingMessage, request, Server, ServerResponse, STATUS_CODES } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { AwsJsonResponse } from './engines/aws-json';
@@ -17,9 +17,11 @@ import { dynamodbFault } from './http/dynamodb-faults';
 import { answerAndClose, createGuardedServer, declaredLength, ErrorListener, isLoopbackHost, readBody, requestPath } from './http/guard';
 import type { AdminAnswer, AdminRequest } from './issuer/issuer-api';
 
-/** Per request: aborted when the client goes away (ends an SQS long poll early). */
+/** Per request: aborted when the client goes away (ends an SQS long poll early); the request's headers (SQS reads the
+ *  signature's region and X-Amzn-Trace-Id). */
 export interface EndpointRequestContext {
   signal: AbortSignal;
+  headers: IncomingHttpHeaders;
 }
 
 type ServiceCall = (name: string, body: Record<string, unknown>, context: EndpointRequestContext) => Promise<AwsJsonResponse> | AwsJsonResponse;
@@ -141,7 +143,7 @@ export class AwsEndpoint {
     let answer: AwsJsonResponse;
     let text: string;
     try {
-      answer = await known.call(this.services)(known.byTarget ? target : operation, body as Record<string, unknown>, { signal: aborted.signal });
+      answer = await known.call(this.services)(known.byTarget ? target : operation, body as Record<string, unknown>, { signal: aborted.signal, headers: req.headers });
       text = JSON.stringify(answer.body ?? {});
       res.writeHead(answer.status, { 'content-type': contentType, 'x-amzn-requestid': cryptoId(), ...(answer.headers ?? {}) });
     } catch (error) {

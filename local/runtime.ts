@@ -202,7 +202,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
   });
   const engines: Engines = { tables, queues, bus, httpApi, functions: new Map(), invokers: new Map(), asyncInvocations: new Map(), stateMachines: new Map(), eventSources: [], streamSources: [] };
   const endpoint: AwsEndpoint = new AwsEndpoint({
-    sqs: (target, body, { signal }) => handleSqsRequest(queues, target, body, { endpoint: queues.endpoint, region, signal }),
+    sqs: (target, body, { signal, headers }) => handleSqsRequest(queues, target, body, { endpoint: queues.endpoint, region, signal, headers }),
     events: (operation, body) => handleEventsRequest(bus, operation, body),
     stepFunctions: (operation, body) => handleSfnRequest(engines.stateMachines, operation, body),
     get dynamodbEndpoint() {

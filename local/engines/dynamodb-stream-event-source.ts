@@ -20,7 +20,7 @@ import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetSha
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Clock } from '../clock';
-import { matchesPattern } from './event-pattern';
+import { CompiledPattern, compilePattern, matchesPattern } from './event-pattern';
 import { Invoker } from './invoker';
 
 export interface StreamBatchInfo {
@@ -77,14 +77,15 @@ interface Checkpoint {
 
 export class DynamoDBStreamEventSource {
   private readonly client: DynamoDBStreamsClient;
-  private readonly filters: object[];
+  private readonly filters: CompiledPattern[];
   private readonly checkpoint: Checkpoint;
   private abort?: AbortController;
   private loop?: Promise<void>;
 
   constructor(private readonly options: DynamoDBStreamEventSourceOptions) {
     this.client = new DynamoDBStreamsClient({ endpoint: options.endpoint, region: options.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    this.filters = (options.filterPatterns ?? []).map((p) => JSON.parse(p) as object);
+    // Compiled once, from their text (as EventBridge reads a pattern): a refused pattern fails here, not per record.
+    this.filters = (options.filterPatterns ?? []).map((p) => compilePattern(p));
     this.checkpoint = options.checkpointFile && existsSync(options.checkpointFile) ? (JSON.parse(readFileSync(options.checkpointFile, 'utf8')) as Checkpoint) : { shards: {} };
   }
 

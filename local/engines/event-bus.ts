@@ -26,7 +26,7 @@ import { Clock, sleepUnlessAborted } from '../clock';
 import { Faults, NO_FAULTS } from '../faults/faults';
 import { AwsError } from './aws-json';
 import { ArchiveSpec, EventArchive, Replay, runReplay } from './event-archive';
-import { matchesPattern, validatePattern } from './event-pattern';
+import { CompiledPattern, compilePattern, matchesPattern } from './event-pattern';
 import { PendingJournal } from './pending-journal';
 
 export interface TargetSpec {
@@ -44,7 +44,11 @@ export interface RuleSpec {
   arn: string;
   eventBusName: string;
   eventPattern?: Record<string, unknown>;
-  state: 'ENABLED' | 'DISABLED';
+  /** The pattern as PutRule received it: compiled from this text (duplicate keys count) and returned by DescribeRule. */
+  eventPatternText?: string;
+  /** Stored and described; the bus does not run scheduled rules (AWS::Scheduler schedules run, local/engines/schedules.ts). */
+  scheduleExpression?: string;
+  state: 'ENABLED' | 'DISABLED' | 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
   description?: string;
   targets: TargetSpec[];
 }
@@ -218,6 +222,7 @@ interface PendingDelivery {
 export class EventBusEngine {
   private readonly buses = new Set<string>(['default']);
   private readonly rules = new Map<string, RuleSpec>();
+  private readonly compiled = new WeakMap<RuleSpec, CompiledPattern>();
   readonly archives = new Map<string, EventArchive>();
   readonly replays = new Map<string, Replay>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -259,9 +264,15 @@ export class EventBusEngine {
     return this.buses.has(name);
   }
 
+  /** Adds or replaces a rule; its pattern is compiled first (InvalidEventPatternException for one the service refuses). */
   addRule(rule: RuleSpec): void {
-    if (rule.eventPattern) validatePattern(rule.eventPattern);
+    const pattern = rule.eventPatternText ?? rule.eventPattern;
+    if (pattern !== undefined) this.compiled.set(rule, compilePattern(pattern));
     this.rules.set(`${rule.eventBusName}/${rule.name}`, rule);
+  }
+
+  ruleArn(name: string, eventBusName = 'default'): string {
+    return `arn:aws:events:${this.options.region}:${this.options.accountId}:rule/${eventBusName === 'default' ? '' : `${eventBusName}/`}${name}`;
   }
 
   listRules(eventBusName = 'default', namePrefix?: string): RuleSpec[] {
@@ -349,7 +360,7 @@ export class EventBusEngine {
   /** Matching rules' deliveries of one event; the rules matched, by name. */
   private route(bus: string, event: Record<string, unknown>, ingestedAt: number, accepted: { id: string; value: PendingDelivery }[], ruleArns?: string[]): void {
     const matched = [...this.rules.values()].filter(
-      (r) => r.eventBusName === bus && r.state === 'ENABLED' && r.eventPattern && (!ruleArns || ruleArns.includes(r.arn)) && matchesPattern(r.eventPattern, event),
+      (r) => r.eventBusName === bus && r.state !== 'DISABLED' && this.compiled.has(r) && (!ruleArns || ruleArns.includes(r.arn)) && matchesPattern(this.compiled.get(r)!, event),
     );
     this.options.onEvent?.({ bus, event, matchedRules: matched.map((r) => r.name) });
     const ingestionTime = isoSeconds(new Date(ingestedAt));

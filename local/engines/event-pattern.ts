@@ -9,7 +9,18 @@
  * or empty-array field has no value, so `exists: false` matches it and everything else fails. `$or` (an array of 2+
  * sub-patterns) may appear at any level; each branch is ANDed with its siblings. Numbers compare numerically.
  *
- * validatePattern() checks shape and operator syntax up front (PutRule / TestEventPattern); matchesPattern() trusts it.
+ * Compilation, as EventBridge's own matcher (aws/event-ruler, JsonRuleCompiler) does it: a pattern is read from its JSON
+ * text in document order and compiled into sub-rules (one per `$or` branch combination), each a map from a field's
+ * path, its names joined with dots, to its alternatives. So, as "Considerations when creating event patterns"
+ * (eb-create-pattern.html) says: a dot in a key is a path (`{"detail": {"state.status": [..]}}` and
+ * `{"detail": {"state": {"status": [..]}}}` are one pattern, and either matches an event spelling the field either
+ * way), and "if multiple patterns are specified for the same JSON field, EventBridge only uses the last one": a field
+ * given twice (a duplicate key in the text, or one path spelled nested and dotted) keeps its last alternatives, while
+ * two objects under a duplicate key both contribute their fields (the text is read in order, not as a JS object).
+ * Wildcards are held to the service's complexity limit (wildcardComplexity below).
+ *
+ * compilePattern() / validatePattern() check shape and operator syntax up front (PutRule / TestEventPattern);
+ * matchesPattern() compiles (and caches) an object pattern it is given.
  */
 
 export class InvalidEventPatternException extends Error {
@@ -33,26 +44,84 @@ const own = (o: Obj, k: string): unknown => (Object.prototype.hasOwnProperty.cal
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const fold = (s: string) => s.toLowerCase();
 const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+/** Sets an own property whatever its name (`__proto__` included). */
+const put = (o: Obj, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Matching
 
-export function matchesPattern(pattern: object, event: object): boolean {
-  return matchObject(pattern as Obj, event);
+/** A compiled pattern: its sub-rules (any may match), each a tree of field names with a leaf's alternatives. */
+export interface CompiledPattern {
+  readonly compiled: true;
+  readonly rules: FieldNode[];
 }
 
-/** A sub-pattern against an event node: an object, or an array whose object elements are tried one by one. */
-function matchObject(pattern: Obj, node: unknown): boolean {
-  const objects = flattenArrays(node).filter(isObj);
-  return (objects.length ? objects : [{}]).some((obj) => matchFields(pattern, obj));
+/** One level of a sub-rule: the fields below it, each with alternatives (a leaf) and/or fields of its own. */
+interface FieldNode {
+  leaf?: unknown[];
+  fields: Map<string, FieldNode>;
 }
 
-function matchFields(pattern: Obj, obj: Obj): boolean {
-  return Object.entries(pattern).every(([key, sub]) => {
-    if (key === '$or') return Array.isArray(sub) && sub.some((branch) => isObj(branch) && matchFields(branch, obj));
-    if (Array.isArray(sub)) return matchLeaf(sub, leaves(own(obj, key)));
-    return isObj(sub) && matchObject(sub, own(obj, key));
-  });
+const compiledObjects = new WeakMap<object, CompiledPattern>();
+
+const isCompiled = (p: object): p is CompiledPattern => (p as { compiled?: unknown }).compiled === true && Array.isArray((p as { rules?: unknown }).rules);
+
+export function matchesPattern(pattern: object | CompiledPattern, event: object): boolean {
+  let compiled: CompiledPattern;
+  if (isCompiled(pattern)) compiled = pattern;
+  else {
+    compiled = compiledObjects.get(pattern) ?? compilePattern(pattern);
+    compiledObjects.set(pattern, compiled);
+  }
+  const expanded = expandDottedKeys(event);
+  return compiled.rules.some((rule) => matchFields(rule, expanded as Obj));
+}
+
+/**
+ * The event with every dotted key split into nested objects (`{"state.status": "x"}` is `{"state": {"status": "x"}}`),
+ * since EventBridge joins an event's field names with dots as it does a pattern's. A field reached both ways keeps
+ * both values (like an array of them); objects reached both ways are merged.
+ */
+function expandDottedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.some(hasDottedKey) ? v.map(expandDottedKeys) : v;
+  if (!isObj(v) || !hasDottedKey(v)) return v;
+  const out: Obj = {};
+  for (const [key, value] of Object.entries(v)) {
+    const names = key.split('.');
+    let nested = expandDottedKeys(value);
+    for (const name of names.slice(1).reverse()) nested = { [name]: nested };
+    put(out, names[0], own(out, names[0]) === undefined ? nested : combine(out[names[0]], nested));
+  }
+  return out;
+}
+
+function hasDottedKey(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasDottedKey);
+  return isObj(v) && Object.entries(v).some(([k, x]) => k.includes('.') || hasDottedKey(x));
+}
+
+function combine(a: unknown, b: unknown): unknown {
+  if (isObj(a) && isObj(b)) {
+    const out: Obj = { ...a };
+    for (const [k, x] of Object.entries(b)) put(out, k, own(out, k) === undefined ? x : combine(out[k], x));
+    return out;
+  }
+  return [...asList(a), ...asList(b)];
+}
+
+/** A field node against an event node: an object, or an array whose object elements are tried one by one. */
+function matchObject(node: FieldNode, value: unknown): boolean {
+  const objects = flattenArrays(value).filter(isObj);
+  return (objects.length ? objects : [{}]).some((obj) => matchFields(node, obj));
+}
+
+function matchFields(node: FieldNode, obj: Obj): boolean {
+  for (const [key, sub] of node.fields) {
+    const value = own(obj, key);
+    if (sub.leaf && !matchLeaf(sub.leaf, leaves(value))) return false;
+    if (sub.fields.size && !matchObject(sub, value)) return false;
+  }
+  return true;
 }
 
 function flattenArrays(v: unknown): unknown[] {
@@ -237,32 +306,286 @@ const fail = (reason: string): never => {
   throw new InvalidEventPatternException(reason);
 };
 
+/** Checks a pattern value (a parsed pattern, as a template holds it) as PutRule does; throws InvalidEventPatternException. */
 export function validatePattern(pattern: unknown): void {
-  if (!isObj(pattern)) fail('Filter is not an object');
-  validateObject(pattern as Obj, false);
+  compileRoot(fromValue(pattern));
 }
 
-function validateObject(obj: Obj, insideOr: boolean): void {
-  const entries = Object.entries(obj);
-  if (entries.length === 0) fail('Empty objects are not allowed');
-  for (const [key, value] of entries) {
+/**
+ * Compiles a pattern, given as its JSON text (read with duplicate keys kept, in order: what PutRule and
+ * TestEventPattern receive) or as a parsed object, into its sub-rules; throws InvalidEventPatternException for any
+ * pattern the service refuses.
+ */
+export function compilePattern(pattern: string | object): CompiledPattern {
+  return compileRoot(typeof pattern === 'string' ? parsePatternText(pattern) : fromValue(pattern));
+}
+
+function compileRoot(root: JsonNode): CompiledPattern {
+  if (!(root instanceof JsonObject)) fail('Filter is not an object');
+  const rules: SubRule[] = [];
+  compileObject(rules, '', root as JsonObject, false);
+  checkWildcardComplexity(rules);
+  return { compiled: true, rules: rules.map(toFieldTree) };
+}
+
+/** A sub-rule: each field's dotted path and its alternatives, in the order they were (last) written. */
+type SubRule = Map<string, unknown[]>;
+
+/** The pattern's text as parsed: objects keep every key, duplicates included, in document order. */
+type JsonNode = null | boolean | number | string | JsonNode[] | JsonObject;
+
+class JsonObject {
+  constructor(readonly entries: [string, JsonNode][]) {}
+}
+
+function fromValue(v: unknown): JsonNode {
+  if (Array.isArray(v)) return v.map(fromValue);
+  if (isObj(v)) return new JsonObject(Object.entries(v).map(([k, x]) => [k, fromValue(x)]));
+  return v as JsonNode;
+}
+
+/** A leaf's alternatives as plain values; a match expression naming one key twice is refused as the service does. */
+function toPlain(node: JsonNode): unknown {
+  if (Array.isArray(node)) return node.map(toPlain);
+  if (!(node instanceof JsonObject)) return node;
+  const out: Obj = {};
+  for (const [k, v] of node.entries) {
+    if (own(out, k) !== undefined) fail(`Only one key allowed in match expression, found: ${k}, ${k}`);
+    put(out, k, toPlain(v));
+  }
+  return out;
+}
+
+/** JsonRuleCompiler.parseObject: fields in order, nested objects extend the path, `$or` multiplies the sub-rules. */
+function compileObject(rules: SubRule[], path: string, obj: JsonObject, insideOr: boolean): void {
+  if (obj.entries.length === 0) fail('Empty objects are not allowed');
+  for (const [key, value] of obj.entries) {
     if (key === '$or') {
-      validateOr(value);
+      compileOr(rules, path, value);
       continue;
     }
     if (insideOr && RESERVED_IN_OR.has(key)) fail(`${key} is a reserved operator name and cannot be used as a field name inside $or`);
-    if (Array.isArray(value)) validateLeaf(value);
-    else if (isObj(value)) validateObject(value, insideOr);
-    else fail(`"${key}" must be an object or an array`);
+    const fieldPath = path ? `${path}.${key}` : key;
+    if (value instanceof JsonObject) compileObject(rules, fieldPath, value, insideOr);
+    else if (Array.isArray(value)) {
+      const alternatives = toPlain(value) as unknown[];
+      validateLeaf(alternatives);
+      if (rules.length === 0) rules.push(new Map());
+      // "If multiple patterns are specified for the same JSON field, EventBridge only uses the last one."
+      for (const rule of rules) {
+        rule.delete(fieldPath);
+        rule.set(fieldPath, alternatives);
+      }
+    } else fail(`"${key}" must be an object or an array`);
   }
 }
 
-function validateOr(value: unknown): void {
+function compileOr(rules: SubRule[], path: string, value: JsonNode): void {
   if (!Array.isArray(value)) fail('It must be an Array followed with $or.');
-  const branches = value as unknown[];
-  if (!branches.every(isObj)) fail('Only JSON object is allowed in array of $or relationship.');
-  if (branches.length < 2) fail('There must have at least 2 Objects in $or relationship.');
-  for (const branch of branches) validateObject(branch as Obj, true);
+  const before = rules.splice(0, rules.length);
+  let branches = 0;
+  for (const branch of value as JsonNode[]) {
+    branches++;
+    if (!(branch instanceof JsonObject)) fail('Only JSON object is allowed in array of $or relationship.');
+    const copies = before.length ? before.map((r) => new Map(r)) : [new Map<string, unknown[]>()];
+    compileObject(copies, path, branch as JsonObject, true);
+    rules.push(...copies);
+  }
+  if (branches < 2) fail('There must have at least 2 Objects in $or relationship.');
+}
+
+/** A sub-rule's paths as a tree of names (split on dots, as event field names are). */
+function toFieldTree(rule: SubRule): FieldNode {
+  const root: FieldNode = { fields: new Map() };
+  for (const [fieldPath, alternatives] of rule) {
+    let node = root;
+    for (const name of fieldPath.split('.')) {
+      let next = node.fields.get(name);
+      if (!next) node.fields.set(name, (next = { fields: new Map() }));
+      node = next;
+    }
+    node.leaf = alternatives;
+  }
+  return root;
+}
+
+// Pattern text ---------------------------------------------------------------------------------------------------------
+
+/** RFC 8259 JSON, objects read as entry lists (JSON.parse would keep only the last of two equal keys). */
+function parsePatternText(text: string): JsonNode {
+  let i = 0;
+  const bad = (what: string): never => fail(`Filter is not valid JSON (${what} at position ${i})`);
+  const ws = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const stringAt = (): string => {
+    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(i));
+    if (!m) return bad('bad string');
+    i += m[0].length;
+    return JSON.parse(m[0]) as string;
+  };
+  const value = (depth: number): JsonNode => {
+    if (depth > 256) bad('nesting too deep');
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const entries: [string, JsonNode][] = [];
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return new JsonObject(entries);
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') bad('expected a field name');
+        const key = stringAt();
+        ws();
+        if (text[i++] !== ':') bad("expected ':'");
+        entries.push([key, value(depth + 1)]);
+        ws();
+        const sep = text[i++];
+        if (sep === '}') return new JsonObject(entries);
+        if (sep !== ',') bad("expected ',' or '}'");
+      }
+    }
+    if (c === '[') {
+      i++;
+      const items: JsonNode[] = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return items;
+      }
+      for (;;) {
+        items.push(value(depth + 1));
+        ws();
+        const sep = text[i++];
+        if (sep === ']') return items;
+        if (sep !== ',') bad("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return stringAt();
+    const literal = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i));
+    if (!literal) return bad('unexpected character');
+    i += literal[0].length;
+    return JSON.parse(literal[0]) as JsonNode;
+  };
+  const root = value(0);
+  ws();
+  if (i < text.length) bad('unexpected text after the pattern');
+  return root;
+}
+
+// Wildcard complexity ------------------------------------------------------------------------------------------------
+
+/**
+ * "There is a limit to how complex a rule using wildcards can be. If a rule is too complex, EventBridge returns an
+ * InvalidEventPatternException" (eb-create-pattern-operators.html, "Wildcards and event pattern complexity"); the
+ * guidance is fewer wildcard characters and fewer repeated sequences after one. The measure is event-ruler's
+ * MachineComplexityEvaluator: the most wildcard-pattern prefixes one input value can match at once, per field
+ * (with the quotes the service puts around a string, `"*:*"` matched against `":"` is in `"*`, `"*:` and `"*:*`).
+ * The limit is not published; 10 fits what AWS has been recorded answering: four `*.ext` patterns on one field (8)
+ * and three `*:stack/<name>/*` (9) are accepted, four of those (12), four `*` + `/datasync/*.ext` (16) and the guide's
+ * `*:*:*:*:*:event-bus/*` (11) are refused.
+ */
+export const MAX_WILDCARD_COMPLEXITY = 10;
+const TOO_COMPLEX = 'Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character';
+
+function checkWildcardComplexity(rules: SubRule[]): void {
+  // Sub-rules with the same fields before a field (in name order, as the service's machine has them) share that
+  // field's matcher: their wildcards on it count together.
+  const groups = new Map<string, Set<string>>();
+  for (const rule of rules) {
+    const paths = [...rule.keys()].sort();
+    paths.forEach((fieldPath, index) => {
+      const wildcards = rule.get(fieldPath)!.flatMap(wildcardsOf);
+      if (wildcards.length === 0) return;
+      const key = JSON.stringify(paths.slice(0, index).map((p) => [p, rule.get(p)])) + '\u0000' + fieldPath;
+      const group = groups.get(key) ?? new Set<string>();
+      wildcards.forEach((w) => group.add(w));
+      groups.set(key, group);
+    });
+  }
+  for (const group of groups.values()) {
+    if (wildcardComplexity([...group], MAX_WILDCARD_COMPLEXITY) > MAX_WILDCARD_COMPLEXITY) fail(TOO_COMPLEX);
+  }
+}
+
+function wildcardsOf(alternative: unknown): string[] {
+  if (!isObj(alternative)) return [];
+  const wildcard = own(alternative, 'wildcard');
+  if (typeof wildcard === 'string') return [wildcard];
+  const but = own(alternative, 'anything-but');
+  const inner = isObj(but) ? own(but, 'wildcard') : undefined;
+  return inner === undefined ? [] : asList(inner).filter((x): x is string => typeof x === 'string');
+}
+
+const ANY_BYTE = -1;
+
+/** A wildcard pattern as its service form: the quoted string's UTF-8 bytes, ANY_BYTE for each unescaped `*`. */
+function wildcardTokens(pattern: string): number[] {
+  const tokens = [0x22];
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*') tokens.push(ANY_BYTE);
+    else {
+      const literal = c === '\\' ? pattern[++i] : c;
+      // a surrogate pair is one character: encode both halves together
+      const code = literal.codePointAt(0)!;
+      const char = code > 0xffff ? String.fromCodePoint(code) : literal;
+      if (code > 0xffff) i++;
+      tokens.push(...Buffer.from(char, 'utf8'));
+    }
+  }
+  tokens.push(0x22);
+  return tokens;
+}
+
+/**
+ * The most wildcard-pattern prefixes one input matches at once: the patterns run as one NFA (a state is a pattern and
+ * how many of its tokens are consumed; a `*` may match nothing, so reaching the token before it reaches it too), every
+ * set of states an input can reach is visited (bytes that no pattern names behave alike), and the largest set counts.
+ * Stops as soon as a set exceeds `cap`.
+ */
+export function wildcardComplexity(patterns: string[], cap = Infinity): number {
+  const tokens = [...new Set(patterns)].map(wildcardTokens);
+  const bytes = new Set<number>([256]);
+  for (const t of tokens) for (const b of t) if (b !== ANY_BYTE) bytes.add(b);
+  const id = (p: number, k: number) => `${p}:${k}`;
+  /** Adds (p, k) and, when the next token is a `*`, the star state too (it may match nothing). */
+  const add = (set: Map<string, [number, number]>, p: number, k: number) => {
+    set.set(id(p, k), [p, k]);
+    if (tokens[p][k + 1] === ANY_BYTE) set.set(id(p, k + 1), [p, k + 1]);
+  };
+  const step = (states: Map<string, [number, number]>, b: number) => {
+    const next = new Map<string, [number, number]>();
+    for (const [p, k] of states.values()) {
+      const t = tokens[p];
+      if (t[k] === ANY_BYTE) add(next, p, k);
+      if (k + 1 < t.length && t[k + 1] === b) add(next, p, k + 1);
+    }
+    return next;
+  };
+  // Every pattern starts with the opening quote: the first byte of any input that can match is that quote.
+  const start = new Map<string, [number, number]>();
+  tokens.forEach((_t, p) => add(start, p, 0));
+  let max = 0;
+  const seen = new Set<string>();
+  const pending = [start];
+  while (pending.length && seen.size < 100_000) {
+    const states = pending.pop()!;
+    const key = [...states.keys()].sort().join(',');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    max = Math.max(max, states.size);
+    if (max > cap) return max;
+    for (const b of bytes) {
+      const next = step(states, b);
+      if (next.size) pending.push(next);
+    }
+  }
+  return max;
 }
 
 function validateLeaf(values: unknown[]): void {
@@ -387,13 +710,7 @@ function validateAnythingBut(arg: unknown): void {
 const REQUIRED_EVENT_FIELDS = ['id', 'account', 'source', 'time', 'region', 'detail-type'];
 
 export function testEventPattern(pattern: string, event: string): boolean {
-  let parsedPattern: unknown;
-  try {
-    parsedPattern = JSON.parse(pattern);
-  } catch (error) {
-    throw new InvalidEventPatternException(`Filter is not valid JSON (${(error as Error).message})`);
-  }
-  validatePattern(parsedPattern);
+  const compiled = compilePattern(pattern);
   let parsedEvent: unknown;
   try {
     parsedEvent = JSON.parse(event);
@@ -403,5 +720,5 @@ export function testEventPattern(pattern: string, event: string): boolean {
   if (!isObj(parsedEvent) || !REQUIRED_EVENT_FIELDS.every((k) => own(parsedEvent as Obj, k) !== undefined)) {
     throw new ValidationException('Parameter Event is not valid.');
   }
-  return matchesPattern(parsedPattern as Obj, parsedEvent);
+  return matchesPattern(compiled, parsedEvent);
 }

@@ -1,5 +1,5 @@
 /**
- * EventBridge's AWS JSON 1.1 API over the local bus: PutEvents, TestEventPattern, ListRules, DescribeRule, and the
+ * EventBridge's AWS JSON 1.1 API over the local bus: PutEvents, TestEventPattern, PutRule, ListRules, DescribeRule, and the
  * archive's ListArchives, DescribeArchive, StartReplay, DescribeReplay, ListReplays, CancelReplay
  * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Operations.html). Error names are AWS's; the
  * messages of StartReplay's validations are local wording.
@@ -7,7 +7,7 @@
 import { AwsError, AwsJsonResponse, errorResponse, ok } from './aws-json';
 import { EventArchive, Replay } from './event-archive';
 import { EventBusEngine, PutEventsEntry, RuleSpec } from './event-bus';
-import { testEventPattern } from './event-pattern';
+import { compilePattern, testEventPattern } from './event-pattern';
 
 const NAMESPACE = 'com.amazonaws.events';
 
@@ -15,7 +15,8 @@ function describe(rule: RuleSpec) {
   return {
     Name: rule.name,
     Arn: rule.arn,
-    EventPattern: rule.eventPattern ? JSON.stringify(rule.eventPattern) : undefined,
+    EventPattern: rule.eventPatternText ?? (rule.eventPattern ? JSON.stringify(rule.eventPattern) : undefined),
+    ScheduleExpression: rule.scheduleExpression,
     State: rule.state,
     Description: rule.description,
     EventBusName: rule.eventBusName,
@@ -38,6 +39,8 @@ export function handleEventsRequest(engine: EventBusEngine, operation: string, b
           throw new AwsError(e.name === 'InvalidEventPatternException' ? 'InvalidEventPatternException' : 'ValidationException', e.message);
         }
       }
+      case 'PutRule':
+        return ok({ RuleArn: putRule(engine, body) });
       case 'ListRules': {
         const bus = engine.busNameOf(body.EventBusName as string | undefined);
         if (!engine.hasBus(bus)) throw new AwsError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
@@ -133,6 +136,56 @@ export function handleEventsRequest(engine: EventBusEngine, operation: string, b
   } catch (error) {
     return errorResponse(error, NAMESPACE);
   }
+}
+
+const RULE_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
+const RULE_STATES = ['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'] as const;
+
+/**
+ * PutRule (API_PutRule.html): creates the rule, or updates it in place (its targets stay). The pattern is compiled from
+ * the text as given, so what TestEventPattern refuses PutRule refuses too (InvalidEventPatternException), and
+ * DescribeRule returns the text unchanged. A ScheduleExpression is stored and described but not run by the bus.
+ */
+function putRule(engine: EventBusEngine, body: Record<string, unknown>): string {
+  const name = body.Name;
+  if (typeof name !== 'string' || !RULE_NAME.test(name)) {
+    throw new AwsError('ValidationException', `1 validation error detected: Value '${String(name)}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length between 1 and 64`);
+  }
+  const bus = engine.busNameOf(body.EventBusName as string | undefined);
+  if (!engine.hasBus(bus)) throw new AwsError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
+  const { EventPattern: text, ScheduleExpression: schedule, Description: description } = body;
+  if (text === undefined && schedule === undefined) throw new AwsError('ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.');
+  if (text !== undefined && typeof text !== 'string') throw new AwsError('ValidationException', 'EventPattern must be a string');
+  if (schedule !== undefined && (typeof schedule !== 'string' || bus !== 'default')) {
+    throw new AwsError('ValidationException', 'ScheduleExpression is supported only on the default event bus.');
+  }
+  const state = (body.State ?? 'ENABLED') as RuleSpec['state'];
+  if (!RULE_STATES.includes(state)) {
+    throw new AwsError('ValidationException', `1 validation error detected: Value '${String(body.State)}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [${RULE_STATES.join(', ')}]`);
+  }
+  let eventPattern: Record<string, unknown> | undefined;
+  if (text !== undefined) {
+    try {
+      compilePattern(text);
+    } catch (error) {
+      throw new AwsError('InvalidEventPatternException', (error as Error).message);
+    }
+    eventPattern = JSON.parse(text) as Record<string, unknown>;
+  }
+  const existing = engine.describeRule(name, bus);
+  const arn = engine.ruleArn(name, bus);
+  engine.addRule({
+    name,
+    arn,
+    eventBusName: bus,
+    eventPattern,
+    eventPatternText: text,
+    scheduleExpression: schedule as string | undefined,
+    state,
+    description: description === undefined ? undefined : String(description),
+    targets: existing?.targets ?? [],
+  });
+  return arn;
 }
 
 const seconds = (ms?: number) => (ms === undefined ? undefined : ms / 1000);

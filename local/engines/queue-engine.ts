@@ -10,6 +10,10 @@
  * scale speeds the whole queue up. Deadlines are kept as real epoch milliseconds (`clock.now()` + scaled duration)
  * and message timestamps are real `clock.now()` values.
  *
+ * Regions: a queue is keyed by its name in the engine's own region and by `<region>/<name>` in any other, so one name
+ * in two regions is two queues (ARNs and URLs carry the region; queueKey, queueNameFromUrl). The key is what every
+ * method takes as `name`, what the journal records and what receipt handles carry.
+ *
  * Persistence: every state change goes through a QueueStore (`append`), and the engine starts from `load()`.
  * MemoryQueueStore keeps it in memory (a new engine on the same store instance sees the same queues);
  * FileQueueStore keeps an append-only JSON-lines journal in a directory, compacted on load, and ignores a torn
@@ -84,7 +88,7 @@ export interface PersistedMessage {
   /** Set on a duplicate copy (an injected `sqs.duplicate`): the MessageId it is delivered with. */
   messageId?: string;
   seq: number;
-  /** Body as stored (invalid characters replaced by U+FFFD). */
+  /** Body as sent (a body with characters outside SQS's set is refused: InvalidMessageContents). */
   body: string;
   md5OfBody: string;
   messageAttributes: Record<string, MessageAttributeValue>;
@@ -146,6 +150,8 @@ export interface SendMessageInput {
   messageGroupId?: string;
   messageDeduplicationId?: string;
   senderId?: string;
+  /** The request's X-Amzn-Trace-Id header: the AWSTraceHeader system attribute unless `messageSystemAttributes` sets one. */
+  traceHeader?: string;
 }
 
 export interface SendMessageResult {
@@ -462,6 +468,16 @@ const SETTABLE_ATTRIBUTES = new Set([
   'SqsManagedSseEnabled',
 ]);
 
+const PERMISSION_LABEL = /^[A-Za-z0-9_-]{1,80}$/;
+/** The actions AddPermission grants: SQS's API actions, or `*`. */
+const PERMISSION_ACTIONS = new Set([
+  '*',
+  'AddPermission', 'CancelMessageMoveTask', 'ChangeMessageVisibility', 'ChangeMessageVisibilityBatch', 'CreateQueue', 'DeleteMessage',
+  'DeleteMessageBatch', 'DeleteQueue', 'GetQueueAttributes', 'GetQueueUrl', 'ListDeadLetterSourceQueues', 'ListMessageMoveTasks',
+  'ListQueueTags', 'ListQueues', 'PurgeQueue', 'ReceiveMessage', 'RemovePermission', 'SendMessage', 'SendMessageBatch',
+  'SetQueueAttributes', 'StartMessageMoveTask', 'TagQueue', 'UntagQueue',
+]);
+
 const FIFO_ATTRIBUTES = new Set(['FifoQueue', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit']);
 
 export const READABLE_QUEUE_ATTRIBUTES = [
@@ -485,10 +501,22 @@ export const READABLE_QUEUE_ATTRIBUTES = [
 ] as const;
 
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
-const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
+/** A QueueUrl that is a queue's bare name (no scheme, no path), which SQS accepts in its place. */
+const QUEUE_NAME_IN_URL = /^[A-Za-z0-9_.-]{1,80}$/;
+/**
+ * A message attribute name: letters (any script: AWS accepts `attr.1øßä`), digits, `_`, `-` and `.`, up to 256
+ * characters; not starting with `AWS.`/`Amazon.` (any case) nor with or ending in `.`, and no `..` (checked below).
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html (MessageAttributes)
+ */
+const ATTRIBUTE_NAME = /^[\p{L}\p{N}_.-]{1,256}$/u;
 const NUMBER_VALUE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-// Characters SQS accepts in a body (XML 1.0 Char): anything else is replaced by U+FFFD.
-const INVALID_BODY_CHARS = /[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+/**
+ * Characters SQS accepts in a body and in a String/Number attribute value (XML 1.0 Char): #x9 | #xA | #xD | #x20 to
+ * #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF. A body with any other is refused (InvalidMessageContents), as
+ * real SQS has been recorded answering; a newer page of the API reference speaks of replacing them with U+FFFD.
+ */
+const INVALID_CHARS = /[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const VALID_CHARS_TEXT = '#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF';
 
 interface RedrivePolicy {
   deadLetterTargetArn: string;
@@ -593,6 +621,11 @@ function validateMessageAttributes(
       if (typeof a.StringValue !== 'string' || a.StringValue === '' || a.BinaryValue !== undefined) {
         throw invalidParam(`The message attribute '${name}' with type '${baseType}' must use field 'String'.`);
       }
+      const bad = INVALID_CHARS.exec(a.StringValue);
+      if (bad) {
+        const code = bad[0].codePointAt(0)!.toString(16).toUpperCase();
+        throw invalidParam(`Message (user) attribute '${name}' value contains invalid binary character '#x${code}'. You must use only the following supported characters: ${VALID_CHARS_TEXT}.`);
+      }
       if (baseType === 'Number' && !NUMBER_VALUE.test(a.StringValue.trim())) {
         throw invalidParam(`Can't cast the value of message (user) attribute '${name}' to a number.`);
       }
@@ -665,6 +698,8 @@ export class QueueEngine {
   private readonly faults: Faults;
   private readonly queues = new Map<string, QueueRuntime>();
   private readonly tasks: MoveTask[] = [];
+  /** Real epoch ms at which each queue was deleted (CreateQueue of the name within 60 s: QueueDeletedRecently); in memory. */
+  private readonly deletedAt = new Map<string, number>();
   private readonly timers = new Set<() => void>();
   private readonly closing = new AbortController();
   private seq = 0;
@@ -690,34 +725,65 @@ export class QueueEngine {
 
   // ----- identity -----
 
+  /** The key of queue `name` in `region`: the name itself in the engine's own region, `<region>/<name>` in another. */
+  queueKey(name: string, region = this.region): string {
+    return region === this.region ? name : `${region}/${name}`;
+  }
+
+  /** A key's region and queue name. */
+  queueLocation(key: string): { region: string; name: string } {
+    const slash = key.indexOf('/');
+    return slash < 0 ? { region: this.region, name: key } : { region: key.slice(0, slash), name: key.slice(slash + 1) };
+  }
+
   queueArn(name: string): string {
-    return `arn:aws:sqs:${this.region}:${this.accountId}:${name}`;
+    const { region, name: queue } = this.queueLocation(name);
+    return `arn:aws:sqs:${region}:${this.accountId}:${queue}`;
   }
 
+  /**
+   * A queue's URL on the local endpoint. In the engine's own region `<endpoint>/<accountId>/<name>` (the region is the
+   * request's: the SDK client's); in another, `<endpoint>/queue/<region>/<accountId>/<name>`, which carries it.
+   */
   queueUrl(name: string, endpoint = this.endpoint): string {
-    return `${endpoint.replace(/\/+$/, '')}/${this.accountId}/${name}`;
+    const { region, name: queue } = this.queueLocation(name);
+    const base = endpoint.replace(/\/+$/, '');
+    return region === this.region ? `${base}/${this.accountId}/${queue}` : `${base}/queue/${region}/${this.accountId}/${queue}`;
   }
 
-  /** The queue name in a queue URL (any host; path `/<accountId>/<name>`). Throws InvalidAddress / QueueDoesNotExist. */
-  queueNameFromUrl(queueUrl: string): string {
-    let url: URL;
-    try {
-      url = new URL(queueUrl);
-    } catch {
-      throw new SqsError('InvalidAddress', `The address ${queueUrl} is not valid for this endpoint.`);
+  /**
+   * The key of the queue a QueueUrl names; throws InvalidAddress / QueueDoesNotExist. The region is the URL's when it
+   * says (`sqs.<region>.<domain>` or `<region>.queue.<domain>` hosts, as AWS's URLs are, or a `/queue/<region>/...`
+   * path), else `requestRegion` (the SDK client's). A bare queue name is accepted too, as AWS accepts it.
+   */
+  queueNameFromUrl(queueUrl: string, requestRegion = this.region): string {
+    const invalid = () => new SqsError('InvalidAddress', `The address ${queueUrl} is not valid for this endpoint.`);
+    let key: string;
+    if (QUEUE_NAME_IN_URL.test(queueUrl)) key = this.queueKey(queueUrl, requestRegion);
+    else {
+      let url: URL;
+      try {
+        url = new URL(queueUrl);
+      } catch {
+        throw invalid();
+      }
+      const parts = url.pathname.split('/').filter(Boolean);
+      const host = /^sqs\.([a-z]{2}(?:-[a-z]+)+-\d+)\./.exec(url.hostname) ?? /^([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\./.exec(url.hostname);
+      let region = host?.[1] ?? requestRegion;
+      if (parts.length === 4 && parts[0] === 'queue') region = parts.splice(0, 2)[1];
+      if (parts.length !== 2) throw invalid();
+      if (parts[0] !== this.accountId) throw this.noQueue();
+      key = this.queueKey(parts[1], region);
     }
-    const parts = url.pathname.split('/').filter(Boolean);
-    if (parts.length !== 2) throw new SqsError('InvalidAddress', `The address ${queueUrl} is not valid for this endpoint.`);
-    const [account, name] = parts;
-    if (account !== this.accountId || !this.queues.has(name)) throw this.noQueue();
-    return name;
+    if (!this.queues.has(key)) throw this.noQueue();
+    return key;
   }
 
-  /** The queue name in an ARN of this account and region, or undefined. */
+  /** The key of the queue an ARN of this account names (any region), or undefined. */
   queueNameFromArn(arn: string): string | undefined {
     const m = /^arn:aws:sqs:([^:]+):([^:]+):([^:]+)$/.exec(arn);
-    if (!m || m[1] !== this.region || m[2] !== this.accountId) return undefined;
-    return m[3];
+    if (!m || m[2] !== this.accountId) return undefined;
+    return this.queueKey(m[3], m[1]);
   }
 
   hasQueue(name: string): boolean {
@@ -739,7 +805,7 @@ export class QueueEngine {
     if (name.endsWith('.fifo') || String(attributes.FifoQueue ?? '').toLowerCase() === 'true') {
       throw new SqsError('UnsupportedOperation', `FIFO queues are not supported by the local SQS engine (queue ${name}); use a standard queue.`);
     }
-    if (!QUEUE_NAME.test(name)) {
+    if (!QUEUE_NAME.test(this.queueLocation(name).name)) {
       throw invalidParam('Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length');
     }
     const requested = this.normalizeAttributes(name, attributes, true);
@@ -752,6 +818,12 @@ export class QueueEngine {
       }
       return name;
     }
+    // "You must wait 60 seconds after deleting a queue before you can create another with the same name" (API_DeleteQueue.html).
+    const deletedAt = this.deletedAt.get(name);
+    if (deletedAt !== undefined && this.clock.now() < deletedAt + this.clock.scaled(60_000)) {
+      throw new SqsError('QueueDeletedRecently', 'You must wait 60 seconds after deleting a queue before you can create another with the same name.');
+    }
+    this.deletedAt.delete(name);
     const nowSeconds = Math.floor(this.clock.now() / 1000);
     const rec: PersistedQueue = {
       name,
@@ -770,14 +842,21 @@ export class QueueEngine {
   deleteQueue(name: string): void {
     const q = this.queue(name);
     this.queues.delete(name);
+    this.deletedAt.set(name, this.clock.now());
     this.store.append({ op: 'deleteQueue', name });
     for (const w of [...q.waiters]) w.close();
     for (const t of this.tasks) if (t.sourceName === name && t.status === 'RUNNING') t.cancelled = true;
     this.emit({ type: 'queue-deleted', queue: name });
   }
 
-  listQueues(prefix = ''): string[] {
-    return [...this.queues.keys()].filter((n) => n.startsWith(prefix)).sort();
+  /** The keys of the queues of `region` (the engine's own by default) whose name starts with `prefix`, by name. */
+  listQueues(prefix = '', region = this.region): string[] {
+    return [...this.queues.keys()]
+      .filter((key) => {
+        const at = this.queueLocation(key);
+        return at.region === region && at.name.startsWith(prefix);
+      })
+      .sort();
   }
 
   getQueueAttributes(name: string, names: string[] = ['All']): Record<string, string> {
@@ -829,6 +908,10 @@ export class QueueEngine {
 
   setQueueAttributes(name: string, attributes: Record<string, unknown>): void {
     const q = this.queue(name);
+    // A standard queue has no FIFO attributes: SetQueueAttributes knows their names no more than any other unknown one.
+    if (q.rec.attributes.FifoQueue !== 'true') {
+      for (const key of Object.keys(attributes)) if (FIFO_ATTRIBUTES.has(key)) throw new SqsError('InvalidAttributeName', `Unknown Attribute ${key}.`);
+    }
     const normalized = this.normalizeAttributes(name, attributes, false);
     const next = { ...q.rec.attributes };
     for (const [key, value] of Object.entries(normalized)) {
@@ -868,10 +951,64 @@ export class QueueEngine {
   listDeadLetterSourceQueues(name: string): string[] {
     this.queue(name);
     const arn = this.queueArn(name);
-    return this.listQueues().filter((n) => {
+    return this.listQueues('', this.queueLocation(name).region).filter((n) => {
       const rp = this.queues.get(n)!.rec.attributes.RedrivePolicy;
       return rp !== undefined && parseRedrivePolicy(rp).deadLetterTargetArn === arn;
     });
+  }
+
+  // ----- permissions -----
+
+  /**
+   * AddPermission: a statement in the queue's Policy, as SQS writes it: `Sid` the label, `Principal.AWS` the accounts'
+   * root ARNs (one is a string), `Action` `SQS:<action>` (one is a string), `Resource` the queue ARN; the policy is
+   * created (`Version` 2008-10-17, `Id` `<queue ARN>/SQSDefaultPolicy`) when the queue has none.
+   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_AddPermission.html
+   */
+  addPermission(name: string, label: string, accountIds: string[], actions: string[]): void {
+    const q = this.queue(name);
+    if (!PERMISSION_LABEL.test(label)) {
+      throw invalidParam(`Value ${label} for parameter Label is invalid. Reason: Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.`);
+    }
+    if (accountIds.length === 0) throw new SqsError('MissingParameter', 'The request must contain the parameter AWSAccountIds.');
+    if (actions.length === 0) throw new SqsError('MissingParameter', 'The request must contain the parameter Actions.');
+    for (const id of accountIds) if (!/^\d{12}$/.test(id)) throw invalidParam(`Value [${id}] for parameter PrincipalId is invalid. Reason: Unable to verify.`);
+    for (const action of actions) {
+      if (!PERMISSION_ACTIONS.has(action)) throw invalidParam(`Value SQS:${action} for parameter ActionName is invalid. Reason: Please refer to the appropriate WSDL for a list of valid actions.`);
+    }
+    const arn = this.queueArn(name);
+    const policy = q.rec.attributes.Policy ? (JSON.parse(q.rec.attributes.Policy) as { Statement?: unknown }) : { Version: '2008-10-17', Id: `${arn}/SQSDefaultPolicy`, Statement: [] };
+    const statements = Array.isArray(policy.Statement) ? (policy.Statement as { Sid?: unknown }[]) : policy.Statement ? [policy.Statement as { Sid?: unknown }] : [];
+    if (statements.some((st) => st.Sid === label)) throw invalidParam(`Value ${label} for parameter Label is invalid. Reason: Already exists.`);
+    const principals = [...new Set(accountIds)].map((id) => `arn:aws:iam::${id}:root`);
+    const granted = [...new Set(actions)].map((action) => `SQS:${action}`);
+    statements.push({
+      Sid: label,
+      Effect: 'Allow',
+      Principal: { AWS: principals.length === 1 ? principals[0] : principals },
+      Action: granted.length === 1 ? granted[0] : granted,
+      Resource: arn,
+    } as { Sid: string });
+    this.writePolicy(q, { ...policy, Statement: statements });
+  }
+
+  /** RemovePermission: the statement of that label leaves the Policy; with none left the queue has no Policy. */
+  removePermission(name: string, label: string): void {
+    const q = this.queue(name);
+    const policy = q.rec.attributes.Policy ? (JSON.parse(q.rec.attributes.Policy) as { Statement?: unknown }) : undefined;
+    const statements = Array.isArray(policy?.Statement) ? (policy!.Statement as { Sid?: unknown }[]) : policy?.Statement ? [policy.Statement as { Sid?: unknown }] : [];
+    if (!statements.some((st) => st.Sid === label)) throw invalidParam(`Value ${label} for parameter Label is invalid. Reason: can't find label.`);
+    const left = statements.filter((st) => st.Sid !== label);
+    this.writePolicy(q, left.length ? { ...policy, Statement: left } : undefined);
+  }
+
+  private writePolicy(q: QueueRuntime, policy: object | undefined): void {
+    const attributes = { ...q.rec.attributes };
+    if (policy) attributes.Policy = JSON.stringify(policy);
+    else delete attributes.Policy;
+    q.rec.attributes = attributes;
+    q.rec.lastModifiedTimestamp = Math.floor(this.clock.now() / 1000);
+    this.store.append({ op: 'putQueue', queue: q.rec });
   }
 
   // ----- messages -----
@@ -893,11 +1030,16 @@ export class QueueEngine {
       throw invalidParam(`Value ${input.delaySeconds} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.`);
     }
     const messageAttributes = validateMessageAttributes(input.messageAttributes, 'message');
-    const systemAttributes = validateMessageAttributes(input.messageSystemAttributes, 'system');
-    const stored = input.body.replace(INVALID_BODY_CHARS, '\uFFFD');
-    if (input.body.length > 0 && stored.replace(/\uFFFD/g, '') === '' && !input.body.includes('\uFFFD')) {
-      throw new SqsError('InvalidMessageContents', 'Invalid binary character in message body: the body must contain at least one valid character.');
+    const givenSystemAttributes = validateMessageAttributes(input.messageSystemAttributes, 'system');
+    // "When both header instrumentations are set, the message system attribute overrides the HTTP trace header" (xray-services-sqs.html).
+    const systemAttributes =
+      input.traceHeader !== undefined && input.traceHeader !== '' && !givenSystemAttributes.AWSTraceHeader
+        ? { ...givenSystemAttributes, AWSTraceHeader: { DataType: 'String', StringValue: input.traceHeader } }
+        : givenSystemAttributes;
+    if (INVALID_CHARS.test(input.body)) {
+      throw new SqsError('InvalidMessageContents', `Invalid characters found. Valid unicode characters are ${VALID_CHARS_TEXT}`);
     }
+    const stored = input.body;
     const size = utf8Length(stored) + attributesSize(messageAttributes);
     const max = Number(a.MaximumMessageSize);
     if (size > max) {
@@ -913,7 +1055,7 @@ export class QueueEngine {
       messageAttributes,
       md5OfMessageAttributes: md5OfMessageAttributes(messageAttributes),
       systemAttributes: Object.keys(systemAttributes).length ? systemAttributes : undefined,
-      md5OfMessageSystemAttributes: md5OfMessageAttributes(systemAttributes),
+      md5OfMessageSystemAttributes: md5OfMessageAttributes(givenSystemAttributes),
       messageGroupId: input.messageGroupId,
       senderId: input.senderId ?? this.accountId,
       sentTimestamp: now,
@@ -926,8 +1068,7 @@ export class QueueEngine {
     this.notify(q);
     return {
       messageId: m.id,
-      // The checksum of the body as sent (what the SDK verifies), even if invalid characters were replaced.
-      md5OfMessageBody: md5Hex(input.body),
+      md5OfMessageBody: m.md5OfBody,
       md5OfMessageAttributes: m.md5OfMessageAttributes,
       md5OfMessageSystemAttributes: m.md5OfMessageSystemAttributes,
     };
@@ -1026,11 +1167,14 @@ export class QueueEngine {
     }
     const { id } = this.parseReceiptHandle(name, receiptHandle);
     const m = q.messages.get(id);
-    if (!m || m.receiptHandle !== receiptHandle) {
+    if (!m) {
       throw invalidParam(`Value ${receiptHandle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`);
     }
+    // As SQS answers (recorded): a message whose visibility timeout has already run out is not in flight, and the call
+    // succeeds without changing anything; a handle from an earlier receive of a message received again is the
+    // message's still, and changes the visibility of its current receive.
     const now = this.clock.now();
-    if (m.visibleAt <= now) throw new SqsError('MessageNotInflight', 'The message referred to is not in flight.');
+    if (m.receiptHandle === undefined || m.visibleAt <= now) return;
     const ceiling = (m.receivedAt ?? now) + this.clock.scaled(43200 * 1000);
     const visibleAt = now + this.clock.scaled(visibilityTimeout * 1000);
     if (visibleAt > ceiling) {

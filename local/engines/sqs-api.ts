@@ -19,7 +19,14 @@ import {
 export interface SqsRequestContext {
   /** Base URL of the endpoint that received the request (queue URLs are built from it), e.g. http://127.0.0.1:4566 */
   endpoint: string;
+  /** The region of a request that does not say (no SigV4 Authorization header): the runtime's. */
   region: string;
+  /**
+   * The request's headers: the region of its signature (`Credential=<key>/<date>/<region>/sqs/aws4_request`, the SDK
+   * client's region) picks the queue when a QueueUrl does not name one, and `X-Amzn-Trace-Id` becomes the
+   * AWSTraceHeader system attribute of the messages a SendMessage(Batch) sends.
+   */
+  headers?: Record<string, string | string[] | undefined>;
   /** Aborted when the client goes away: ends a long poll early. */
   signal?: AbortSignal;
 }
@@ -137,8 +144,19 @@ function attrMap(v: unknown, name: string): Record<string, MessageAttributeValue
   return v as Record<string, MessageAttributeValue>;
 }
 
-function queueName(engine: QueueEngine, body: Body): string {
-  return engine.queueNameFromUrl(str(body, 'QueueUrl', true));
+function header(ctx: SqsRequestContext, name: string): string | undefined {
+  const v = ctx.headers?.[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The request's region: its SigV4 credential scope's, else the context's. */
+function requestRegion(ctx: SqsRequestContext): string {
+  const scope = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\/sqs\/aws4_request/.exec(header(ctx, 'authorization') ?? '');
+  return scope?.[1] ?? ctx.region;
+}
+
+function queueName(engine: QueueEngine, body: Body, ctx: SqsRequestContext): string {
+  return engine.queueNameFromUrl(str(body, 'QueueUrl', true), requestRegion(ctx));
 }
 
 function paginate(items: string[], body: Body): { page: string[]; nextToken?: string } {
@@ -231,6 +249,17 @@ const SYSTEM_ATTRIBUTE_NAMES = new Set([
   'SequenceNumber',
 ]);
 
+/**
+ * MessageAttributeNames: "All" or ".*" return every attribute (so does "*", as SQS answers), a name its attribute,
+ * and `prefix.*` every attribute whose name starts with the prefix (`Hel.*` returns Hello and Help.Me); a name no
+ * attribute can have (`AWS.`, `..foo`) selects nothing. API_ReceiveMessage.html, MessageAttributeNames.
+ */
+function attributeWanted(filter: string, name: string): boolean {
+  if (filter === 'All' || filter === '.*' || filter === '*') return true;
+  if (filter.endsWith('.*')) return name.startsWith(filter.slice(0, -2));
+  return filter === name;
+}
+
 function projectMessage(m: ReceivedMessage, systemNames: string[], attributeNames: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {
     MessageId: m.messageId,
@@ -243,12 +272,7 @@ function projectMessage(m: ReceivedMessage, systemNames: string[], attributeName
   for (const [k, v] of Object.entries(m.attributes)) if (allSystem || systemNames.includes(k)) attrs[k] = v;
   if (Object.keys(attrs).length) out.Attributes = attrs;
   const selected: Record<string, MessageAttributeValue> = {};
-  for (const [k, v] of Object.entries(m.messageAttributes)) {
-    const wanted = attributeNames.some(
-      (n) => n === 'All' || n === '.*' || n === k || (n.endsWith('.*') && k.startsWith(n.slice(0, -1))),
-    );
-    if (wanted) selected[k] = v;
-  }
+  for (const [k, v] of Object.entries(m.messageAttributes)) if (attributeNames.some((n) => attributeWanted(n, k))) selected[k] = v;
   if (Object.keys(selected).length) {
     out.MessageAttributes = selected;
     out.MD5OfMessageAttributes = md5OfMessageAttributes(selected);
@@ -282,7 +306,7 @@ function sendResult(r: ReturnType<QueueEngine['sendMessage']>): Record<string, u
   return out;
 }
 
-function sendInput(e: Body) {
+function sendInput(e: Body, ctx: SqsRequestContext) {
   const body = e.MessageBody;
   if (body === undefined || body === null) throw missing('MessageBody');
   if (typeof body !== 'string') throw new SqsError('InvalidParameterValue', 'Value for parameter MessageBody must be a string.');
@@ -293,21 +317,24 @@ function sendInput(e: Body) {
     messageSystemAttributes: attrMap(e.MessageSystemAttributes, 'MessageSystemAttributes'),
     messageGroupId: str(e, 'MessageGroupId'),
     messageDeduplicationId: str(e, 'MessageDeduplicationId'),
+    traceHeader: header(ctx, 'x-amzn-trace-id'),
   };
 }
 
 const OPERATIONS: Record<string, Handler> = {
   CreateQueue(engine, body, ctx) {
     const name = str(body, 'QueueName', true);
-    engine.createQueue(name, strMap(body, 'Attributes') ?? {}, strMap(body, 'tags') ?? {});
-    return { QueueUrl: engine.queueUrl(name, ctx.endpoint) };
+    if (name.includes('/')) throw new SqsError('InvalidParameterValue', 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length');
+    const key = engine.queueKey(name, requestRegion(ctx));
+    engine.createQueue(key, strMap(body, 'Attributes') ?? {}, strMap(body, 'tags') ?? {});
+    return { QueueUrl: engine.queueUrl(key, ctx.endpoint) };
   },
-  DeleteQueue(engine, body) {
-    engine.deleteQueue(queueName(engine, body));
+  DeleteQueue(engine, body, ctx) {
+    engine.deleteQueue(queueName(engine, body, ctx));
     return {};
   },
   GetQueueUrl(engine, body, ctx) {
-    const name = str(body, 'QueueName', true);
+    const name = engine.queueKey(str(body, 'QueueName', true), requestRegion(ctx));
     const owner = str(body, 'QueueOwnerAWSAccountId');
     if ((owner !== undefined && owner !== engine.accountId) || !engine.hasQueue(name)) {
       throw new SqsError('QueueDoesNotExist', 'The specified queue does not exist.');
@@ -315,48 +342,48 @@ const OPERATIONS: Record<string, Handler> = {
     return { QueueUrl: engine.queueUrl(name, ctx.endpoint) };
   },
   ListQueues(engine, body, ctx) {
-    const { page, nextToken } = paginate(engine.listQueues(str(body, 'QueueNamePrefix') ?? ''), body);
+    const { page, nextToken } = paginate(engine.listQueues(str(body, 'QueueNamePrefix') ?? '', requestRegion(ctx)), body);
     const out: Record<string, unknown> = {};
     if (page.length) out.QueueUrls = page.map((n) => engine.queueUrl(n, ctx.endpoint));
     if (nextToken) out.NextToken = nextToken;
     return out;
   },
-  GetQueueAttributes(engine, body) {
+  GetQueueAttributes(engine, body, ctx) {
     const names = strList(body, 'AttributeNames') ?? [];
-    const name = queueName(engine, body);
+    const name = queueName(engine, body, ctx);
     if (names.length === 0) return {};
     const attrs = engine.getQueueAttributes(name, names);
     return Object.keys(attrs).length ? { Attributes: attrs } : {};
   },
-  SetQueueAttributes(engine, body) {
-    const name = queueName(engine, body);
+  SetQueueAttributes(engine, body, ctx) {
+    const name = queueName(engine, body, ctx);
     const attrs = strMap(body, 'Attributes');
     if (!attrs) throw missing('Attributes');
     engine.setQueueAttributes(name, attrs);
     return {};
   },
-  TagQueue(engine, body) {
+  TagQueue(engine, body, ctx) {
     const tags = strMap(body, 'Tags');
     if (!tags) throw missing('Tags');
-    engine.tagQueue(queueName(engine, body), tags);
+    engine.tagQueue(queueName(engine, body, ctx), tags);
     return {};
   },
-  UntagQueue(engine, body) {
+  UntagQueue(engine, body, ctx) {
     const keys = strList(body, 'TagKeys');
     if (!keys) throw missing('TagKeys');
-    engine.untagQueue(queueName(engine, body), keys);
+    engine.untagQueue(queueName(engine, body, ctx), keys);
     return {};
   },
-  ListQueueTags(engine, body) {
-    const tags = engine.listQueueTags(queueName(engine, body));
+  ListQueueTags(engine, body, ctx) {
+    const tags = engine.listQueueTags(queueName(engine, body, ctx));
     return Object.keys(tags).length ? { Tags: tags } : {};
   },
-  SendMessage(engine, body) {
-    const name = queueName(engine, body);
-    return sendResult(engine.sendMessage(name, sendInput(body)));
+  SendMessage(engine, body, ctx) {
+    const name = queueName(engine, body, ctx);
+    return sendResult(engine.sendMessage(name, sendInput(body, ctx)));
   },
-  SendMessageBatch(engine, body) {
-    const name = queueName(engine, body);
+  SendMessageBatch(engine, body, ctx) {
+    const name = queueName(engine, body, ctx);
     const entries = batchEntries(body, 'Entries');
     // The whole request fails when the entries together (each body plus its message attributes, as SendMessage
     // counts a message) exceed 1 MiB; each entry is then held to the queue's MaximumMessageSize on its own.
@@ -369,10 +396,10 @@ const OPERATIONS: Record<string, Handler> = {
     if (total > MAX_MESSAGE_BYTES) {
       throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${MAX_MESSAGE_BYTES} bytes. You have sent ${total} bytes.`);
     }
-    return eachEntry(entries, (e) => sendResult(engine.sendMessage(name, sendInput(e))));
+    return eachEntry(entries, (e) => sendResult(engine.sendMessage(name, sendInput(e, ctx))));
   },
   async ReceiveMessage(engine, body, ctx) {
-    const name = queueName(engine, body);
+    const name = queueName(engine, body, ctx);
     const systemNames = [...(strList(body, 'MessageSystemAttributeNames') ?? []), ...(strList(body, 'AttributeNames') ?? [])];
     for (const n of systemNames) {
       if (!SYSTEM_ATTRIBUTE_NAMES.has(n)) throw new SqsError('InvalidAttributeName', `Unknown Attribute ${n}.`);
@@ -386,32 +413,41 @@ const OPERATIONS: Record<string, Handler> = {
     });
     return messages.length ? { Messages: messages.map((m) => projectMessage(m, systemNames, attributeNames)) } : {};
   },
-  DeleteMessage(engine, body) {
-    engine.deleteMessage(queueName(engine, body), str(body, 'ReceiptHandle', true));
+  DeleteMessage(engine, body, ctx) {
+    engine.deleteMessage(queueName(engine, body, ctx), str(body, 'ReceiptHandle', true));
     return {};
   },
-  DeleteMessageBatch(engine, body) {
-    const name = queueName(engine, body);
+  DeleteMessageBatch(engine, body, ctx) {
+    const name = queueName(engine, body, ctx);
     return eachEntry(batchEntries(body, 'Entries'), (e) => {
       engine.deleteMessage(name, str(e, 'ReceiptHandle', true));
     });
   },
-  ChangeMessageVisibility(engine, body) {
-    engine.changeMessageVisibility(queueName(engine, body), str(body, 'ReceiptHandle', true), int(body, 'VisibilityTimeout', true)!);
+  ChangeMessageVisibility(engine, body, ctx) {
+    engine.changeMessageVisibility(queueName(engine, body, ctx), str(body, 'ReceiptHandle', true), int(body, 'VisibilityTimeout', true)!);
     return {};
   },
-  ChangeMessageVisibilityBatch(engine, body) {
-    const name = queueName(engine, body);
+  ChangeMessageVisibilityBatch(engine, body, ctx) {
+    const name = queueName(engine, body, ctx);
     return eachEntry(batchEntries(body, 'Entries'), (e) => {
       engine.changeMessageVisibility(name, str(e, 'ReceiptHandle', true), int(e, 'VisibilityTimeout', true)!);
     });
   },
-  PurgeQueue(engine, body) {
-    engine.purgeQueue(queueName(engine, body));
+  AddPermission(engine, body, ctx) {
+    const name = queueName(engine, body, ctx);
+    engine.addPermission(name, str(body, 'Label', true), strList(body, 'AWSAccountIds') ?? [], strList(body, 'Actions') ?? []);
+    return {};
+  },
+  RemovePermission(engine, body, ctx) {
+    engine.removePermission(queueName(engine, body, ctx), str(body, 'Label', true));
+    return {};
+  },
+  PurgeQueue(engine, body, ctx) {
+    engine.purgeQueue(queueName(engine, body, ctx));
     return {};
   },
   ListDeadLetterSourceQueues(engine, body, ctx) {
-    const name = queueName(engine, body);
+    const name = queueName(engine, body, ctx);
     const { page, nextToken } = paginate(engine.listDeadLetterSourceQueues(name), body);
     const out: Record<string, unknown> = { queueUrls: page.map((n) => engine.queueUrl(n, ctx.endpoint)) };
     if (nextToken) out.NextToken = nextToken;
@@ -434,7 +470,7 @@ const OPERATIONS: Record<string, Handler> = {
   },
 };
 
-/** The operations this endpoint implements (AddPermission and RemovePermission are not among them). */
+/** The operations this endpoint implements. */
 export const SQS_OPERATIONS = Object.keys(OPERATIONS);
 
 /** Handles one SQS JSON 1.0 request. `target` is the X-Amz-Target header, e.g. `AmazonSQS.SendMessage`. */

@@ -273,7 +273,8 @@ const CASES: Case[] = [
       run(async (s) => {
         const raw = await fetch(s.h.endpoint, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.AddPermission' },
+          // (AddPermission was unknown here once; it is implemented now, see sqs-standard.conformance.test.ts)
+          headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.NoSuchOperation' },
           body: '{}',
         });
         expect(raw.status).toBe(400);
@@ -518,20 +519,24 @@ const CASES: Case[] = [
     ],
   },
   {
-    name: 'ChangeMessageVisibility: 0 makes the message visible now; longer extends; not-in-flight and stale handles fail',
+    // Not in flight and an earlier receive's handle: 200, as SQS answers (recorded); see sqs-standard.conformance.test.ts.
+    name: 'ChangeMessageVisibility: 0 makes the message visible now; longer extends; not in flight is a no-op; an earlier handle reaches the current receive',
     queues: { q: { VisibilityTimeout: '600' } },
     steps: [
       send('q', 'x'),
       receive('q', {}, (msgs, s) => (s.vars.h1 = msgs[0].ReceiptHandle)),
       call('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 0 })),
       counts('q', { visible: 1, notVisible: 0 }),
-      fails('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 10 }), 'MessageNotInflight'),
+      call('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 10 })),
+      counts('q', { visible: 1, notVisible: 0 }),
       // 20 s (200 ms real) leaves room for the change on a loaded machine; extended to 60 s it outlasts the 25 s wait
       receive('q', { VisibilityTimeout: 20 }, (msgs, s) => (s.vars.h2 = msgs[0].ReceiptHandle)),
       call('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h2, VisibilityTimeout: 60 })),
       wait(25_000),
       receive('q', {}, (msgs) => expect(msgs).toHaveLength(0)),
-      fails('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 10 }), 'InvalidParameterValue'),
+      // h1 is from the first receive: the call succeeds and makes the message visible now
+      call('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h1, VisibilityTimeout: 0 })),
+      counts('q', { visible: 1, notVisible: 0 }),
       fails('ChangeMessageVisibility', (s) => ({ QueueUrl: s.url('q'), ReceiptHandle: s.vars.h2, VisibilityTimeout: 43201 }), 'InvalidParameterValue'),
     ],
   },
