@@ -1,17 +1,21 @@
 /**
  * One AWS-compatible endpoint (default port 4566): requests are routed by X-Amz-Target to SQS (JSON 1.0),
  * EventBridge (JSON 1.1), Step Functions (JSON 1.0), or passed through unchanged to DynamoDB Local: DynamoDB
- * (`DynamoDB_20120810.*`) and DynamoDB Streams (`DynamoDBStreams_20120810.*`, served on the same port). Point the SDK
- * or CLI at it with AWS_ENDPOINT_URL. Signatures are not checked.
+ * (`DynamoDB_20120810.*`) and DynamoDB Streams (`DynamoDBStreams_20120810.*`, served on the same port). Requests
+ * without X-Amz-Target in SQS's query protocol (form-encoded `Action=...`) are SQS's too, translated to the JSON
+ * handler and answered in XML (engines/sqs-query.ts). Point the SDK or CLI at it with AWS_ENDPOINT_URL. Signatures
+ * are not checked.
  *
- * No request can stop the runtime: every one is answered in the AWS JSON error shape (a service that throws is
- * logged through onError and answered 500 InternalFailure), bodies are capped per service, only loopback Host
- * names are served, and `/_local/...` paths are the runtime's own (fault counts, the local token issuer).
+ * No request can stop the runtime: every one is answered in the AWS JSON error shape, or SQS's XML one for the query
+ * protocol (a service that throws is logged through onError and answered 500 InternalFailure), bodies are capped per
+ * service, only loopback Host names are served, and `/_local/...` paths are the runtime's own (fault counts, the
+ * local token issuer).
  */
 import { IncomingHttpHeaders, IncomingMessage, request, Server, ServerResponse, STATUS_CODES } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { AwsJsonResponse } from './engines/aws-json';
+import { handleSqsQuery, isSqsQueryRequest, sqsQueryError, SqsQueryAnswer } from './engines/sqs-query';
 import { Faults } from './faults/faults';
 import { dynamodbFault } from './http/dynamodb-faults';
 import { answerAndClose, createGuardedServer, declaredLength, ErrorListener, isLoopbackHost, readBody, requestPath } from './http/guard';
@@ -64,6 +68,13 @@ const SERVICES: Record<string, { contentType: string; limit: number; call: (s: E
   // AWS refuses larger requests itself, so the cap is the quota (read as MiB). The 256 KiB input limit is the engine's to check.
   AWSStepFunctions: { contentType: JSON_1_0, limit: MiB, call: (s) => s.stepFunctions },
 };
+/**
+ * SQS's query protocol (form-encoded), the same 1 MiB of payload: a byte is at most 3 characters (`%XX`) in a string
+ * and at most 4 in a binary attribute (base64 is 4 characters per 3 bytes, and `+`, `/`, `=` are written `%2B`,
+ * `%2F`, `%3D`), so the cap is 4 × the payload limit + the envelope (the parameter names: a batch's 10 entries of 10
+ * attributes each, 3 names of under 70 characters per attribute, are 21 KB).
+ */
+const SQS_QUERY_LIMIT = 4 * MiB + ENVELOPE;
 /** A `/_local/...` request body (a token request) is small. */
 const ADMIN_LIMIT = 64 * 1024;
 /** BatchWriteItem: "The total request size exceeds 16 MB" is refused (API_BatchWriteItem.html); 1 MiB of margin for headers' sake. */
@@ -103,6 +114,7 @@ export class AwsEndpoint {
 
   private limit(req: IncomingMessage): number {
     const service = String(req.headers['x-amz-target'] ?? '').split('.')[0];
+    if (!service && isSqsQueryRequest(req.headers['content-type'], req.url)) return SQS_QUERY_LIMIT;
     return SERVICES[service]?.limit ?? DYNAMODB_LIMIT;
   }
 
@@ -111,20 +123,18 @@ export class AwsEndpoint {
     const [service, operation = ''] = target.split('.');
     const known = SERVICES[service];
     const contentType = known?.contentType ?? JSON_1_0;
+    const query = !target && isSqsQueryRequest(req.headers['content-type'], req.url);
     if (!isLoopbackHost(req.headers.host)) {
       const message = `Host ${JSON.stringify(req.headers.host)} is not a loopback name: the local runtime answers only 127.0.0.1, localhost and [::1] (DNS rebinding guard)`;
+      if (query) return this.answerQuery(req, res, sqsQueryError('AccessDenied', message, 403), true);
       return answerAndClose(req, res, 403, { 'content-type': contentType }, JSON.stringify({ __type: 'AccessDeniedException', message }));
     }
-    const path = requestPath(req.url)?.path ?? '';
+    const url = requestPath(req.url);
+    const path = url?.path ?? '';
     if (path === '/_local' || path.startsWith('/_local/')) return this.adminRequest(req, res, path);
     if (service === 'DynamoDB_20120810' || service === 'DynamoDBStreams_20120810') return this.dynamodb(req, res, service, operation);
-    if (!target) {
-      const form = String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded');
-      const hint = form
-        ? 'the AWS query protocol (form-encoded Action=...) is not supported: use a current SDK or AWS CLI, which speak the JSON protocol'
-        : 'requests need an X-Amz-Target header (AWS JSON protocol)';
-      return this.fail(res, 400, 'UnsupportedProtocol', hint);
-    }
+    if (query) return this.sqsQuery(req, res, path, url?.query ?? '');
+    if (!target) return this.fail(res, 400, 'UnsupportedProtocol', 'requests need an X-Amz-Target header (AWS JSON protocol) or, for SQS, a form-encoded Action=... (query protocol)');
     if (!known) return this.fail(res, 400, 'UnknownService', `service ${service} is not emulated by the local runtime (SQS, EventBridge, Step Functions, DynamoDB and DynamoDB Streams are)`);
 
     const raw = await readBody(req, known.limit);
@@ -154,6 +164,34 @@ export class AwsEndpoint {
       return this.fail(res, 500, 'InternalFailure', `The request processing has failed because of an unknown error, exception or failure. (local runtime: ${detail})`, service);
     }
     res.end(text);
+  }
+
+  /** SQS's query protocol: translated to the JSON handler and back by engines/sqs-query.ts; every answer is XML. */
+  private async sqsQuery(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
+    const raw = await readBody(req, SQS_QUERY_LIMIT);
+    if (!raw.ok) {
+      if (raw.reason === 'aborted') return void res.destroy();
+      const answer = sqsQueryError('RequestEntityTooLargeException', `request body over the local runtime's ${SQS_QUERY_LIMIT}-byte cap for SQS query-protocol requests`, 413);
+      return this.answerQuery(req, res, answer, true);
+    }
+    const aborted = new AbortController();
+    res.once('close', () => res.writableFinished || aborted.abort());
+    const request = { path, query, contentType: req.headers['content-type'], body: raw.body, host: req.headers.host };
+    try {
+      return this.answerQuery(req, res, await handleSqsQuery(request, (target, body) => this.services.sqs(target, body, { signal: aborted.signal })));
+    } catch (error) {
+      this.services.onError?.(error, 'SQS query protocol');
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      const detail = error instanceof Error ? error.message : String(error);
+      return this.answerQuery(req, res, sqsQueryError('InternalFailure', `The request processing has failed because of an unknown error, exception or failure. (local runtime: ${detail})`, 500));
+    }
+  }
+
+  private answerQuery(req: IncomingMessage, res: ServerResponse, answer: SqsQueryAnswer, close = false): void {
+    if (close) return answerAndClose(req, res, answer.status, answer.headers, answer.body);
+    if (res.headersSent || res.destroyed) return void res.end();
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
   }
 
   private async adminRequest(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {

@@ -111,10 +111,9 @@ function jsonOfSize(size: number, key = 'MessageBody'): string {
 }
 
 describe('AWS JSON error shapes (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-faqs.html)', () => {
-  test('no X-Amz-Target: 400 UnsupportedProtocol, with a hint for the query protocol', async () => {
+  test('no X-Amz-Target and not the query protocol: 400 UnsupportedProtocol', async () => {
     expect(await send({ body: '{}' })).toMatchObject({ status: 400, json: { __type: 'UnsupportedProtocol', message: expect.stringContaining('X-Amz-Target') } });
-    const form = await send({ body: 'Action=SendMessage', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    expect(form.json.message).toContain('query protocol');
+    expect(await send({ method: 'GET', path: '/?Version=2012-11-05' })).toMatchObject({ status: 400, json: { __type: 'UnsupportedProtocol' } });
     expect(calls).toHaveLength(0);
   });
 
@@ -184,6 +183,64 @@ describe('AWS JSON error shapes (https://docs.aws.amazon.com/AWSSimpleQueueServi
     await raw(port, 'POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: AmazonSQS.ReceiveMessage\r\nContent-Length: 2\r\n\r\n{}', { then: 'destroy', timeoutMs: 100 });
     await new Promise((r) => setTimeout(r, 50));
     expect(signal?.aborted).toBe(true);
+  });
+});
+
+describe('SQS query protocol (form-encoded Action=..., engines/sqs-query.ts)', () => {
+  const form = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
+
+  test('a form-encoded request reaches the SQS service as its JSON input, and the answer is XML', async () => {
+    behaviour = () => ({ status: 200, body: { MD5OfMessageBody: 'm', MessageId: 'id-1' } });
+    const answer = await send({ body: 'Action=SendMessage&Version=2012-11-05&MessageBody=h%C3%A9+llo&MessageAttribute.1.Name=a&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=v', headers: { ...form, 'x-amzn-query-mode': 'true' }, path: '/000000000000/q' });
+    expect(calls).toEqual([{ service: 'sqs', name: 'AmazonSQS.SendMessage', body: { QueueUrl: `http://127.0.0.1:${port}/000000000000/q`, MessageBody: 'hé llo', MessageAttributes: { a: { DataType: 'String', StringValue: 'v' } } } }]);
+    expect([answer.status, answer.headers['content-type']]).toEqual([200, 'text/xml']);
+    expect(answer.body).toBe(
+      `<?xml version="1.0"?><SendMessageResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><SendMessageResult><MD5OfMessageBody>m</MD5OfMessageBody><MessageId>id-1</MessageId></SendMessageResult><ResponseMetadata><RequestId>${answer.headers['x-amzn-requestid']}</RequestId></ResponseMetadata></SendMessageResponse>`,
+    );
+    // GET with the parameters in the URL, no content type.
+    await send({ method: 'GET', path: '/?Action=ListQueues&QueueNamePrefix=a' });
+    expect(calls[1]).toEqual({ service: 'sqs', name: 'AmazonSQS.ListQueues', body: { QueueNamePrefix: 'a' } });
+  });
+
+  test('a service that throws is logged and answered 500 InternalFailure in the XML error shape', async () => {
+    behaviour = () => {
+      throw new Error('engine bug');
+    };
+    const answer = await send({ body: 'Action=PurgeQueue&QueueUrl=q', headers: form });
+    expect([answer.status, answer.headers['content-type']]).toEqual([500, 'text/xml']);
+    expect(answer.body).toContain('<Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>The request processing has failed');
+    expect(errors.map(([e, c]) => [c, (e as Error).message])).toEqual([['SQS query protocol', 'engine bug']]);
+  });
+
+  test('a non-loopback Host is 403 AccessDenied in XML; MissingAction and InvalidAction never reach the service', async () => {
+    const denied = await send({ body: 'Action=ListQueues', headers: { ...form, host: 'attacker.example' } });
+    expect([denied.status, denied.headers['content-type']]).toEqual([403, 'text/xml']);
+    expect(denied.body).toContain('<Code>AccessDenied</Code>');
+    expect((await send({ body: 'QueueUrl=q', headers: form })).body).toContain('<Code>MissingAction</Code>');
+    expect((await send({ body: 'Action=Explode', headers: form })).body).toContain('<Code>InvalidAction</Code>');
+    expect(calls).toHaveLength(0);
+  });
+
+  // A form spells a payload byte in at most 3 characters (%XX), a binary attribute's byte in at most 4 (base64's +, /
+  // and = are %2B, %2F, %3D): the cap is 4 x 1 MiB + 64 KiB.
+  const cap = 4 * MiB + 64 * 1024;
+  test(`a form body of exactly ${cap} bytes reaches the service, one byte more is 413 in XML`, async () => {
+    const shell = 'Action=SendMessage&QueueUrl=q&MessageBody=';
+    expect((await send({ body: shell + 'a'.repeat(cap - shell.length), headers: form })).status).toBe(200);
+    const over = await send({ body: shell + 'a'.repeat(cap + 1 - shell.length), headers: form });
+    expect([over.status, over.headers['content-type'], over.headers.connection]).toEqual([413, 'text/xml', 'close']);
+    expect(over.body).toContain('<Code>RequestEntityTooLargeException</Code>');
+    expect(calls).toHaveLength(1);
+  });
+
+  test('the cap passes the largest message a form can spell: a 1 MiB binary attribute whose base64 is all +', async () => {
+    // 0xFB 0xEF 0xBE is "++++" in base64; with the 1-byte body, name and "Binary" the message is just under 1 MiB.
+    const bytes = Buffer.alloc(Math.floor((MiB - 8) / 3) * 3, Buffer.from([0xfb, 0xef, 0xbe]));
+    const form64 = new URLSearchParams({ Action: 'SendMessage', QueueUrl: 'q', MessageBody: 'x', 'MessageAttribute.1.Name': 'b', 'MessageAttribute.1.Value.DataType': 'Binary', 'MessageAttribute.1.Value.BinaryValue': bytes.toString('base64') }).toString();
+    expect(form64.length).toBeGreaterThan(4 * (MiB - 64));
+    expect((await send({ body: form64, headers: form })).status).toBe(200);
+    // Buffer.equals: jest's toEqual walks a 1 MiB buffer byte by byte for seconds.
+    expect(Buffer.from((calls[0].body.MessageAttributes as Record<string, { BinaryValue: string }>).b.BinaryValue, 'base64').equals(bytes)).toBe(true);
   });
 });
 
