@@ -223,8 +223,8 @@ export class SqsEventSource {
       throw new Error(`pollers must be an integer from 1 to 1000, got ${this.pollers}`);
     }
     this.fifo = options.engine.hasQueue(options.queueName) && options.engine.isFifoQueue(options.queueName);
-    if (this.fifo && w !== 0) throw new Error('Batching window is not supported for FIFO queues');
-    if (this.fifo && this.batchSize > 10) throw new Error(`BatchSize must be an integer from 1 to 10 for a FIFO queue, got ${this.batchSize}`);
+    if (this.fifo && w !== 0) throw new Error(`Batching window is not supported for FIFO queues (${options.queueName})`);
+    if (this.fifo && this.batchSize > 10) throw new Error(`BatchSize must be an integer from 1 to 10 for a FIFO queue (${options.queueName}), got ${this.batchSize}`);
     this.clock = options.clock ?? options.engine.clock ?? systemClock();
     this.region = options.region ?? options.engine.region;
     this.random = options.random ?? Math.random;

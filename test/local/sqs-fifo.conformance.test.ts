@@ -260,6 +260,11 @@ describe('FIFO queues: names, attributes, deduplication, message groups, delays 
     const after = await send(q, 'm4', 'g');
     expect(BigInt(after.SequenceNumber!) > BigInt(m3[0].Attributes!.SequenceNumber!)).toBe(true);
     expect(BigInt(after.SequenceNumber!) > BigInt(first.SequenceNumber!)).toBe(true);
+    // Again from the compacted journal (the deduplication entries are records of their own there).
+    restart();
+    expect((await send(q, 'm1', 'g', { MessageDeduplicationId: 'kept' })).MessageId).toBe(first.MessageId);
+    expect(fs.readFileSync(path.join(dir, 'sqs-journal.jsonl'), 'utf8')).toMatch(/"op":"deduplication".*"deduplicationId":"kept"/);
+    expect(await receive(q)).toEqual([]); // m3 still in flight
   });
 });
 
