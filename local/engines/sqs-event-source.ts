@@ -212,6 +212,9 @@ export class SqsEventSource {
     if (!Number.isInteger(w) || w < 0 || w > 300) {
       throw new Error(`MaximumBatchingWindowInSeconds must be an integer from 0 to 300, got ${w}`);
     }
+    this.fifo = options.engine.hasQueue(options.queueName) && options.engine.isFifoQueue(options.queueName);
+    if (this.fifo && w !== 0) throw new Error(`Batching window is not supported for FIFO queues (${options.queueName})`);
+    if (this.fifo && this.batchSize > 10) throw new Error(`BatchSize must be an integer from 1 to 10 for a FIFO queue (${options.queueName}), got ${this.batchSize}`);
     if (this.batchSize > 10 && w < 1) {
       throw new Error('Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10');
     }
@@ -222,9 +225,7 @@ export class SqsEventSource {
     if (!Number.isInteger(this.pollers) || this.pollers < 1 || this.pollers > 1000) {
       throw new Error(`pollers must be an integer from 1 to 1000, got ${this.pollers}`);
     }
-    this.fifo = options.engine.hasQueue(options.queueName) && options.engine.isFifoQueue(options.queueName);
-    if (this.fifo && w !== 0) throw new Error(`Batching window is not supported for FIFO queues (${options.queueName})`);
-    if (this.fifo && this.batchSize > 10) throw new Error(`BatchSize must be an integer from 1 to 10 for a FIFO queue (${options.queueName}), got ${this.batchSize}`);
+
     this.clock = options.clock ?? options.engine.clock ?? systemClock();
     this.region = options.region ?? options.engine.region;
     this.random = options.random ?? Math.random;
