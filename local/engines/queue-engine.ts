@@ -1212,6 +1212,10 @@ export class QueueEngine {
     const q = this.queue(name);
     const { id } = this.parseReceiptHandle(name, receiptHandle);
     const m = q.messages.get(id);
+    // A FIFO queue refuses a receipt handle whose visibility timeout has ended (the group may be delivered again).
+    if (m && q.fifo && (m.receiptHandle !== receiptHandle || m.visibleAt <= this.clock.now())) {
+      throw invalidParam(`Value ${receiptHandle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.`);
+    }
     if (!m || m.receiptHandle !== receiptHandle) return false;
     if (q.fifo) {
       this.store.append({ op: 'deleteMessage', queue: name, id });

@@ -304,6 +304,25 @@ describe('ordering: a group in order, one batch of a group in flight at a time',
     expect(again.map((m) => m.Attributes!.ApproximateReceiveCount)).toEqual(['2', '1', '1']);
   });
 
+  test('DeleteMessage with a receipt handle whose visibility timeout ended is InvalidParameterValue "The receipt handle has expired" on a FIFO queue (as AWS answers; a standard queue accepts it)', async () => {
+    const q = await fifoQueue();
+    await send(q, 'A1', 'A');
+    const [first] = await receive(q);
+    await sleep(real(60_000) + 30);
+    const e = await errorOf(del(q, first));
+    expect(e).toEqual({ name: 'InvalidParameterValue', message: expect.stringMatching(/The receipt handle has expired/) });
+    // Received again: the old handle stays expired, the new one deletes.
+    const [second] = await receive(q);
+    expect((await errorOf(del(q, first))).name).toBe('InvalidParameterValue');
+    await del(q, second);
+    expect((await attributes(q)).ApproximateNumberOfMessagesNotVisible).toBe('0');
+    const std = (await client.send(new sqs.CreateQueueCommand({ QueueName: `std-${++n}`, Attributes: { VisibilityTimeout: '60' } }))).QueueUrl!;
+    await client.send(new sqs.SendMessageCommand({ QueueUrl: std, MessageBody: 'x' }));
+    const [m] = await receive(std);
+    await sleep(real(60_000) + 30);
+    await del(std, m);
+  });
+
   test('ChangeMessageVisibility to 0 on a whole in-flight group makes it deliverable again, in order', async () => {
     const q = await fifoQueue();
     await interleaved(q);
@@ -335,19 +354,29 @@ describe('ordering: a group in order, one batch of a group in flight at a time',
   });
 
   test('ReceiveRequestAttemptId: a retry within 5 minutes returns the same messages and receipt handles and starts their visibility timeout again', async () => {
-    const q = await fifoQueue();
+    // A 240 s visibility timeout (400 ms real), within the 5-minute attempt interval, with margins for a loaded machine.
+    const q = await fifoQueue({ VisibilityTimeout: '240' });
     await interleaved(q);
     const first = await receive(q, { MaxNumberOfMessages: 2, ReceiveRequestAttemptId: 'attempt-1' });
     expect(bodies(first)).toEqual(['A1', 'A2']);
-    await sleep(real(40_000));
+    await sleep(real(150_000));
     const retry = await receive(q, { MaxNumberOfMessages: 2, ReceiveRequestAttemptId: 'attempt-1' });
     expect(retry.map((m) => [m.MessageId, m.ReceiptHandle])).toEqual(first.map((m) => [m.MessageId, m.ReceiptHandle]));
     expect(retry.map((m) => m.Attributes!.ApproximateReceiveCount)).toEqual(['1', '1']);
-    // 40 s + 40 s after the first receive: past its 60 s timeout, within the retry's.
-    await sleep(real(40_000));
+    // 150 s + 150 s after the first receive: past its 240 s timeout, within the retry's.
+    await sleep(real(150_000));
     expect(bodies(await receive(q))).toEqual(['B1', 'B2', 'C1']);
     // Another attempt id is another receive: group A is in flight.
     expect(await receive(q, { ReceiveRequestAttemptId: 'attempt-2' })).toEqual([]);
+  });
+
+  test('ReceiveRequestAttemptId can be used for 5 minutes: after that the same id is a new receive', async () => {
+    const q = await fifoQueue({ VisibilityTimeout: '900' });
+    await interleaved(q);
+    expect(bodies(await receive(q, { MaxNumberOfMessages: 3, ReceiveRequestAttemptId: 'late' }))).toEqual(['A1', 'A2', 'A3']);
+    await sleep(real(5 * 60_000) + 50);
+    // Group A is still in flight (900 s), so the new receive gives the other groups.
+    expect(bodies(await receive(q, { ReceiveRequestAttemptId: 'late' }))).toEqual(['B1', 'B2', 'C1']);
   });
 
   test('ReceiveRequestAttemptId: once one of its messages was deleted a retry is a new receive (local choice: AWS only says the retry needs unmodified messages); a malformed id is InvalidParameterValue', async () => {
