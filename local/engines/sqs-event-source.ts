@@ -225,7 +225,6 @@ export class SqsEventSource {
     if (!Number.isInteger(this.pollers) || this.pollers < 1 || this.pollers > 1000) {
       throw new Error(`pollers must be an integer from 1 to 1000, got ${this.pollers}`);
     }
-
     this.clock = options.clock ?? options.engine.clock ?? systemClock();
     this.region = options.region ?? options.engine.region;
     this.random = options.random ?? Math.random;
