@@ -178,7 +178,7 @@ export class AwsEndpoint {
     res.once('close', () => res.writableFinished || aborted.abort());
     const request = { path, query, contentType: req.headers['content-type'], body: raw.body, host: req.headers.host };
     try {
-      return this.answerQuery(req, res, await handleSqsQuery(request, (target, body) => this.services.sqs(target, body, { signal: aborted.signal })));
+      return this.answerQuery(req, res, await handleSqsQuery(request, (target, body) => this.services.sqs(target, body, { signal: aborted.signal, headers: req.headers })));
     } catch (error) {
       this.services.onError?.(error, 'SQS query protocol');
       for (const name of res.getHeaderNames()) res.removeHeader(name);

@@ -17,7 +17,10 @@ export function localName(template: CfnTemplate, logicalId: string): string {
   const r = template.Resources[logicalId];
   const p = (r?.Properties ?? {}) as Record<string, unknown>;
   const named = p.QueueName ?? p.TableName ?? p.Name ?? p.FunctionName ?? p.StateMachineName ?? p.TopicName ?? p.RoleName ?? p.LogGroupName;
-  return typeof named === 'string' ? named : logicalId;
+  if (typeof named === 'string') return named;
+  // CloudFormation names an unnamed FIFO queue with the .fifo suffix a FIFO queue's name needs.
+  if (r?.Type === 'AWS::SQS::Queue' && (p.FifoQueue === true || p.FifoQueue === 'true')) return `${logicalId}.fifo`;
+  return logicalId;
 }
 
 const ARN_SHAPES: Record<string, (name: string, id: LocalIdentity) => string> = {

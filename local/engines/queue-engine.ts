@@ -3,7 +3,19 @@
  *
  * Semantics follow the SQS API reference and developer guide: visibility timeouts, delays, long polling, retention,
  * receive counts and dead-letter redrive on the receive that would exceed `maxReceiveCount`, the redrive allow
- * policy, DLQ redrive tasks (StartMessageMoveTask) and purge. FIFO queues are rejected with a clear error.
+ * policy, DLQ redrive tasks (StartMessageMoveTask) and purge.
+ *
+ * FIFO queues (a `.fifo` name and `FifoQueue=true`), per the developer guide's "FIFO queue delivery logic" and
+ * "Exactly-once processing" and the API reference: every send names a MessageGroupId; a MessageDeduplicationId (or,
+ * with ContentBasedDeduplication, the SHA-256 of the body) seen within the 5-minute deduplication interval (per
+ * queue, or per group with DeduplicationScope=messageGroup) is accepted and answered with the original MessageId,
+ * not enqueued again; each message gets a SequenceNumber that increases per queue. A receive returns the oldest
+ * available group's messages first, as many of one group as it can, in send order, and never a message of a group
+ * that has a message in flight (received, not deleted, visibility timeout running); a ReceiveRequestAttemptId
+ * repeated within 5 minutes returns the same messages and receipt handles while none of them was changed. The
+ * deduplication entries are journaled with the message they belong to (and kept as their own records by
+ * compaction), so they survive a restart with FileQueueStore; in-flight groups follow from the messages' state.
+ * Injected faults (`sqs.*`) are not applied to FIFO queues, whose ordering and exactly-once guarantees they would break.
  *
  * Time: every wait (visibility timeout, delay, long poll, retention, purge cool-down, move-task rate) is a
  * simulated duration turned into real time by the Clock (`clock.scaled`, `clock.after`, `clock.sleep`), so a time
@@ -109,17 +121,37 @@ export interface PersistedMessage {
   receiptHandle?: string;
   /** Set on a message moved to a DLQ by redrive: the ARN of the queue it came from. */
   deadLetterSourceArn?: string;
+  /** FIFO: the MessageDeduplicationId given or derived from the body (ContentBasedDeduplication). */
+  deduplicationId?: string;
+  /** FIFO: the SequenceNumber SQS assigned (a string of digits, increasing per queue). */
+  sequenceNumber?: string;
+}
+
+/** A FIFO send remembered for the 5-minute deduplication interval (after the message itself may be gone). */
+export interface PersistedDeduplication {
+  queue: string;
+  deduplicationId: string;
+  messageGroupId: string;
+  messageId: string;
+  sequenceNumber: string;
+  /** Real epoch ms of the send, and at which the interval ends. */
+  sentAt: number;
+  expiresAt: number;
 }
 
 export interface QueueState {
   queues: PersistedQueue[];
   messages: PersistedMessage[];
+  /** FIFO deduplication entries, oldest first (absent in a journal written before FIFO support). */
+  deduplications?: PersistedDeduplication[];
 }
 
 export type QueueChange =
   | { op: 'putQueue'; queue: PersistedQueue }
   | { op: 'deleteQueue'; name: string }
-  | { op: 'putMessage'; message: PersistedMessage }
+  /** A FIFO send carries its deduplication entry in the same record: a crash keeps both or neither. */
+  | { op: 'putMessage'; message: PersistedMessage; deduplication?: PersistedDeduplication }
+  | { op: 'deduplication'; entry: PersistedDeduplication }
   | {
       op: 'updateMessage';
       queue: string;
@@ -156,6 +188,8 @@ export interface SendMessageInput {
 
 export interface SendMessageResult {
   messageId: string;
+  /** FIFO queues only. */
+  sequenceNumber?: string;
   md5OfMessageBody: string;
   md5OfMessageAttributes?: string;
   md5OfMessageSystemAttributes?: string;
@@ -171,6 +205,8 @@ export interface ReceiveMessageInput {
   waitMs?: number;
   /** Aborting ends a long poll early with whatever is available (usually nothing). */
   signal?: AbortSignal;
+  /** FIFO queues only: a retry with the same id within 5 minutes returns the same messages. */
+  receiveRequestAttemptId?: string;
 }
 
 export interface ReceivedMessage {
@@ -267,10 +303,62 @@ export function md5OfMessageAttributes(attributes: Record<string, MessageAttribu
 interface MutableState {
   queues: Map<string, PersistedQueue>;
   messages: Map<string, Map<string, PersistedMessage>>;
+  deduplications: Map<string, DeduplicationIndex>;
 }
 
 function emptyState(): MutableState {
-  return { queues: new Map(), messages: new Map() };
+  return { queues: new Map(), messages: new Map(), deduplications: new Map() };
+}
+
+/**
+ * A FIFO queue's deduplication entries: found by MessageDeduplicationId (and group, with DeduplicationScope
+ * messageGroup), forgotten once their interval has ended (oldest first: entries arrive in time order).
+ */
+class DeduplicationIndex {
+  private readonly byId = new Map<string, PersistedDeduplication[]>();
+  private readonly inOrder: PersistedDeduplication[] = [];
+  private head = 0;
+
+  add(entry: PersistedDeduplication): void {
+    this.inOrder.push(entry);
+    const list = this.byId.get(entry.deduplicationId);
+    if (list) list.push(entry);
+    else this.byId.set(entry.deduplicationId, [entry]);
+  }
+
+  /** The unexpired entry a send with this id (and group) duplicates, if any. */
+  find(deduplicationId: string, messageGroupId: string, perGroup: boolean, now: number): PersistedDeduplication | undefined {
+    this.prune(now);
+    return this.byId.get(deduplicationId)?.find((e) => e.expiresAt > now && (!perGroup || e.messageGroupId === messageGroupId));
+  }
+
+  /** Forgets the entries whose interval ended before `now` (real epoch ms). */
+  prune(now: number): void {
+    while (this.head < this.inOrder.length && this.inOrder[this.head].expiresAt <= now) {
+      const e = this.inOrder[this.head++];
+      const list = this.byId.get(e.deduplicationId);
+      const rest = list?.filter((x) => x !== e) ?? [];
+      if (rest.length) this.byId.set(e.deduplicationId, rest);
+      else this.byId.delete(e.deduplicationId);
+    }
+    if (this.head > 1024 && this.head * 2 > this.inOrder.length) {
+      this.inOrder.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  entries(): PersistedDeduplication[] {
+    return this.inOrder.slice(this.head);
+  }
+}
+
+function addDeduplication(state: MutableState, entry: PersistedDeduplication): void {
+  if (!state.queues.has(entry.queue)) return;
+  let index = state.deduplications.get(entry.queue);
+  if (!index) state.deduplications.set(entry.queue, (index = new DeduplicationIndex()));
+  // Replaying needs no clock: an entry whose interval ended before this send is no longer needed.
+  index.prune(entry.sentAt);
+  index.add(entry);
 }
 
 function applyChange(state: MutableState, change: QueueChange): void {
@@ -282,12 +370,17 @@ function applyChange(state: MutableState, change: QueueChange): void {
     case 'deleteQueue':
       state.queues.delete(change.name);
       state.messages.delete(change.name);
+      state.deduplications.delete(change.name);
       return;
     case 'putMessage': {
       const msgs = state.messages.get(change.message.queue);
       if (msgs) msgs.set(change.message.id, change.message);
+      if (change.deduplication) addDeduplication(state, change.deduplication);
       return;
     }
+    case 'deduplication':
+      addDeduplication(state, change.entry);
+      return;
     case 'updateMessage': {
       const m = state.messages.get(change.queue)?.get(change.id);
       if (!m) return;
@@ -321,7 +414,9 @@ function stateToPlain(state: MutableState): QueueState {
   const messages: PersistedMessage[] = [];
   for (const msgs of state.messages.values()) messages.push(...msgs.values());
   messages.sort((a, b) => a.seq - b.seq);
-  return { queues: [...state.queues.values()], messages };
+  const deduplications: PersistedDeduplication[] = [];
+  for (const index of state.deduplications.values()) deduplications.push(...index.entries());
+  return { queues: [...state.queues.values()], messages, deduplications };
 }
 
 /** Calls fn for each line of a file, reading it in chunks (a journal can outgrow the largest string). */
@@ -433,6 +528,7 @@ export class FileQueueStore implements QueueStore {
     replaceFileDurably(this.file, [
       ...state.queues.map((queue) => JSON.stringify({ op: 'putQueue', queue } satisfies QueueChange)),
       ...state.messages.map((message) => JSON.stringify({ op: 'putMessage', message } satisfies QueueChange)),
+      ...(state.deduplications ?? []).map((entry) => JSON.stringify({ op: 'deduplication', entry } satisfies QueueChange)),
     ]);
   }
 }
@@ -479,6 +575,26 @@ const PERMISSION_ACTIONS = new Set([
 ]);
 
 const FIFO_ATTRIBUTES = new Set(['FifoQueue', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit']);
+
+/** A FIFO queue's attributes when CreateQueue does not set them (API reference, CreateQueue). */
+const FIFO_DEFAULT_ATTRIBUTES: Record<string, string> = {
+  FifoQueue: 'true',
+  ContentBasedDeduplication: 'false',
+  DeduplicationScope: 'queue',
+  FifoThroughputLimit: 'perQueue',
+};
+
+const FIFO_ATTRIBUTE_VALUES: Record<string, string[]> = {
+  FifoQueue: ['true'],
+  ContentBasedDeduplication: ['true', 'false'],
+  DeduplicationScope: ['messageGroup', 'queue'],
+  FifoThroughputLimit: ['perQueue', 'perMessageGroupId'],
+};
+
+/** The deduplication interval and the ReceiveRequestAttemptId interval: 5 minutes (simulated). */
+const FIFO_INTERVAL_MS = 5 * 60_000;
+/** MessageGroupId, MessageDeduplicationId, ReceiveRequestAttemptId: up to 128 alphanumeric and punctuation characters. */
+const FIFO_TOKEN = /^[\x21-\x7e]{1,128}$/;
 
 export const READABLE_QUEUE_ATTRIBUTES = [
   'ApproximateNumberOfMessages',
@@ -570,6 +686,17 @@ function parseRedriveAllowPolicy(value: string): RedriveAllowPolicy {
   }
   if (p.sourceQueueArns !== undefined) throw bad('sourceQueueArns can be specified only when redrivePermission is byQueue.');
   return { redrivePermission: permission };
+}
+
+/** High throughput mode: FifoThroughputLimit=perMessageGroupId is allowed only with DeduplicationScope=messageGroup. */
+function checkHighThroughput(attributes: Record<string, string>): void {
+  if (attributes.FifoThroughputLimit === 'perMessageGroupId' && attributes.DeduplicationScope !== 'messageGroup') {
+    throw new SqsError('InvalidAttributeValue', 'Invalid value for the parameter FifoThroughputLimit. Reason: perMessageGroupId is allowed only when DeduplicationScope is messageGroup.');
+  }
+}
+
+function maxBigInt(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }
 
 function utf8Length(s: string): number {
@@ -671,6 +798,16 @@ interface QueueRuntime {
   rec: PersistedQueue;
   messages: Map<string, PersistedMessage>;
   waiters: Set<Waiter>;
+  /** Set on a FIFO queue. */
+  fifo?: FifoRuntime;
+}
+
+interface FifoRuntime {
+  deduplications: DeduplicationIndex;
+  /** The last SequenceNumber given in this queue. */
+  lastSequenceNumber: bigint;
+  /** ReceiveRequestAttemptId -> what that receive returned (kept in memory only). */
+  attempts: Map<string, { expiresAt: number; messages: { id: string; receiptHandle: string; visibleAt: number }[] }>;
 }
 
 interface MoveTask extends MoveTaskInfo {
@@ -713,12 +850,19 @@ export class QueueEngine {
     this.store = options.store ?? new MemoryQueueStore();
     this.faults = options.faults ?? NO_FAULTS;
     const state = this.store.load();
-    for (const rec of state.queues) this.queues.set(rec.name, { rec, messages: new Map(), waiters: new Set() });
+    for (const rec of state.queues) this.queues.set(rec.name, this.runtimeFor(rec));
     for (const m of [...state.messages].sort((a, b) => a.seq - b.seq)) {
       const q = this.queues.get(m.queue);
       if (!q) continue;
       q.messages.set(m.id, m);
       this.seq = Math.max(this.seq, m.seq);
+      if (q.fifo && m.sequenceNumber) q.fifo.lastSequenceNumber = maxBigInt(q.fifo.lastSequenceNumber, BigInt(m.sequenceNumber));
+    }
+    for (const e of state.deduplications ?? []) {
+      const fifo = this.queues.get(e.queue)?.fifo;
+      if (!fifo) continue;
+      fifo.deduplications.add(e);
+      fifo.lastSequenceNumber = maxBigInt(fifo.lastSequenceNumber, BigInt(e.sequenceNumber));
     }
     this.events.setMaxListeners(0);
   }
@@ -790,6 +934,11 @@ export class QueueEngine {
     return this.queues.has(name);
   }
 
+  /** Whether the queue is a FIFO queue (FifoQueue=true). */
+  isFifoQueue(name: string): boolean {
+    return this.queue(name).fifo !== undefined;
+  }
+
   // ----- queues -----
 
   /**
@@ -802,13 +951,19 @@ export class QueueEngine {
     tags: Record<string, string> = {},
   ): string {
     this.assertOpen();
-    if (name.endsWith('.fifo') || String(attributes.FifoQueue ?? '').toLowerCase() === 'true') {
-      throw new SqsError('UnsupportedOperation', `FIFO queues are not supported by the local SQS engine (queue ${name}); use a standard queue.`);
-    }
-    if (!QUEUE_NAME.test(this.queueLocation(name).name)) {
+    // FifoQueue is an attribute of FIFO queues only: a standard queue given it, even as "false", is refused.
+    const fifo = attributes.FifoQueue !== undefined;
+    // Names are checked without the region part of the engine's per-region key.
+    const bare = this.queueLocation(name).name;
+    if (fifo && String(attributes.FifoQueue) !== 'true') throw new SqsError('InvalidAttributeName', 'Unknown Attribute FifoQueue.');
+    if (fifo) {
+      if (!bare.endsWith('.fifo') || bare.length > 80 || !QUEUE_NAME.test(bare.slice(0, -'.fifo'.length))) {
+        throw invalidParam('The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.');
+      }
+    } else if (!QUEUE_NAME.test(bare)) {
       throw invalidParam('Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length');
     }
-    const requested = this.normalizeAttributes(name, attributes, true);
+    const requested = this.normalizeAttributes(name, attributes, true, fifo);
     const existing = this.queues.get(name);
     if (existing) {
       for (const [key, value] of Object.entries(requested)) {
@@ -827,13 +982,14 @@ export class QueueEngine {
     const nowSeconds = Math.floor(this.clock.now() / 1000);
     const rec: PersistedQueue = {
       name,
-      attributes: { ...DEFAULT_ATTRIBUTES, ...requested },
+      attributes: { ...DEFAULT_ATTRIBUTES, ...(fifo ? FIFO_DEFAULT_ATTRIBUTES : {}), ...requested },
       tags: { ...tags },
       createdTimestamp: nowSeconds,
       lastModifiedTimestamp: nowSeconds,
     };
     this.fixEncryption(rec.attributes, requested);
-    this.queues.set(name, { rec, messages: new Map(), waiters: new Set() });
+    if (fifo) checkHighThroughput(rec.attributes);
+    this.queues.set(name, this.runtimeFor(rec));
     this.store.append({ op: 'putQueue', queue: rec });
     this.emit({ type: 'queue-created', queue: name });
     return name;
@@ -903,6 +1059,7 @@ export class QueueEngine {
       const v = values[key];
       if (wanted(key) && v !== undefined) out[key] = v;
     }
+    if (q.fifo) for (const key of FIFO_ATTRIBUTES) if (wanted(key)) out[key] = a[key];
     return out;
   }
 
@@ -912,7 +1069,7 @@ export class QueueEngine {
     if (q.rec.attributes.FifoQueue !== 'true') {
       for (const key of Object.keys(attributes)) if (FIFO_ATTRIBUTES.has(key)) throw new SqsError('InvalidAttributeName', `Unknown Attribute ${key}.`);
     }
-    const normalized = this.normalizeAttributes(name, attributes, false);
+    const normalized = this.normalizeAttributes(name, attributes, false, q.fifo !== undefined);
     const next = { ...q.rec.attributes };
     for (const [key, value] of Object.entries(normalized)) {
       if (value === '' && (key === 'RedrivePolicy' || key === 'RedriveAllowPolicy' || key === 'Policy' || key === 'KmsMasterKeyId')) {
@@ -922,6 +1079,7 @@ export class QueueEngine {
       }
     }
     this.fixEncryption(next, normalized);
+    if (q.fifo) checkHighThroughput(next);
     q.rec.attributes = next;
     q.rec.lastModifiedTimestamp = Math.floor(this.clock.now() / 1000);
     this.store.append({ op: 'putQueue', queue: q.rec });
@@ -1019,13 +1177,26 @@ export class QueueEngine {
     if (typeof input.body !== 'string' || input.body.length === 0) {
       throw new SqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
     }
-    if (input.messageDeduplicationId !== undefined) {
+    if (input.messageDeduplicationId !== undefined && !q.fifo) {
       throw invalidParam(`Value ${input.messageDeduplicationId} for parameter MessageDeduplicationId is invalid. Reason: The request includes a parameter that is not valid for this queue type.`);
     }
-    if (input.messageGroupId !== undefined && !/^[\x21-\x7e]{1,128}$/.test(input.messageGroupId)) {
+    if (input.messageGroupId !== undefined && !FIFO_TOKEN.test(input.messageGroupId)) {
       throw invalidParam(`Value ${input.messageGroupId} for parameter MessageGroupId is invalid. Reason: MessageGroupId can contain up to 128 alphanumeric and punctuation characters.`);
     }
-    const delay = input.delaySeconds ?? Number(a.DelaySeconds);
+    if (q.fifo) {
+      if (input.messageGroupId === undefined) throw new SqsError('MissingParameter', 'The request must contain the parameter MessageGroupId.');
+      // A FIFO queue's delay is the queue's DelaySeconds only (0 given explicitly asks for no delay of its own).
+      if (input.delaySeconds !== undefined && input.delaySeconds !== 0) {
+        throw invalidParam(`Value ${input.delaySeconds} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.`);
+      }
+      if (input.messageDeduplicationId !== undefined && !FIFO_TOKEN.test(input.messageDeduplicationId)) {
+        throw invalidParam(`Value ${input.messageDeduplicationId} for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can contain up to 128 alphanumeric and punctuation characters.`);
+      }
+      if (input.messageDeduplicationId === undefined && a.ContentBasedDeduplication !== 'true') {
+        throw invalidParam('The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
+      }
+    }
+    const delay = q.fifo ? Number(a.DelaySeconds) : (input.delaySeconds ?? Number(a.DelaySeconds));
     if (!Number.isInteger(delay) || delay < 0 || delay > 900) {
       throw invalidParam(`Value ${input.delaySeconds} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.`);
     }
@@ -1046,9 +1217,35 @@ export class QueueEngine {
       throw invalidParam(`One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes.`);
     }
     const now = this.clock.now();
+    let deduplication: PersistedDeduplication | undefined;
+    if (q.fifo) {
+      // Content-based deduplication: the SHA-256 of the body (not of its attributes); an explicit id overrides it.
+      const deduplicationId = input.messageDeduplicationId ?? createHash('sha256').update(input.body, 'utf8').digest('hex');
+      const groupId = input.messageGroupId!;
+      const original = q.fifo.deduplications.find(deduplicationId, groupId, a.DeduplicationScope === 'messageGroup', now);
+      if (original) {
+        // Accepted, not enqueued again: the answer names the message the first send enqueued.
+        return {
+          messageId: original.messageId,
+          sequenceNumber: original.sequenceNumber,
+          md5OfMessageBody: md5Hex(input.body),
+          md5OfMessageAttributes: md5OfMessageAttributes(messageAttributes),
+          md5OfMessageSystemAttributes: md5OfMessageAttributes(systemAttributes),
+        };
+      }
+      deduplication = {
+        queue: name,
+        deduplicationId,
+        messageGroupId: groupId,
+        messageId: randomUUID(),
+        sequenceNumber: this.nextSequenceNumber(q.fifo, now),
+        sentAt: now,
+        expiresAt: now + this.clock.scaled(FIFO_INTERVAL_MS),
+      };
+    }
     const m: PersistedMessage = {
       queue: name,
-      id: randomUUID(),
+      id: deduplication?.messageId ?? randomUUID(),
       seq: ++this.seq,
       body: stored,
       md5OfBody: md5Hex(stored),
@@ -1061,13 +1258,16 @@ export class QueueEngine {
       sentTimestamp: now,
       receiveCount: 0,
       visibleAt: now + this.clock.scaled(delay * 1000),
+      ...(deduplication ? { deduplicationId: deduplication.deduplicationId, sequenceNumber: deduplication.sequenceNumber } : {}),
     };
     q.messages.set(m.id, m);
-    this.store.append({ op: 'putMessage', message: m });
+    if (deduplication) q.fifo!.deduplications.add(deduplication);
+    this.store.append(deduplication ? { op: 'putMessage', message: m, deduplication } : { op: 'putMessage', message: m });
     this.emit({ type: 'sent', queue: name, messageId: m.id, delaySeconds: delay });
     this.notify(q);
     return {
       messageId: m.id,
+      ...(deduplication ? { sequenceNumber: deduplication.sequenceNumber } : {}),
       md5OfMessageBody: m.md5OfBody,
       md5OfMessageAttributes: m.md5OfMessageAttributes,
       md5OfMessageSystemAttributes: m.md5OfMessageSystemAttributes,
@@ -1096,6 +1296,17 @@ export class QueueEngine {
       waitMs = wait * 1000;
     }
     const vtMs = vt * 1000;
+    const attemptId = input.receiveRequestAttemptId;
+    if (attemptId !== undefined && q.fifo) {
+      if (!FIFO_TOKEN.test(attemptId)) {
+        throw invalidParam(`Value ${attemptId} for parameter ReceiveRequestAttemptId is invalid. Reason: ReceiveRequestAttemptId can contain up to 128 alphanumeric and punctuation characters.`);
+      }
+      const again = this.repeatAttempt(q, attemptId, vtMs);
+      if (again) return again;
+      const got = await this.receiveMessage(name, { ...input, receiveRequestAttemptId: undefined });
+      this.rememberAttempt(q, attemptId, got);
+      return got;
+    }
     const longPoll = waitMs > 0;
     const first = this.tryReceive(q, max, vtMs, longPoll);
     if (first.length > 0 || waitMs <= 0 || input.signal?.aborted || this.closed) return first;
@@ -1144,8 +1355,17 @@ export class QueueEngine {
     const q = this.queue(name);
     const { id } = this.parseReceiptHandle(name, receiptHandle);
     const m = q.messages.get(id);
+    // A FIFO queue refuses a receipt handle whose visibility timeout has ended (the group may be delivered again).
+    if (m && q.fifo && (m.receiptHandle !== receiptHandle || m.visibleAt <= this.clock.now())) {
+      throw invalidParam(`Value ${receiptHandle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.`);
+    }
     if (!m || m.receiptHandle !== receiptHandle) return false;
-    if (this.faults.inject('sqs.duplicate', name)) {
+    if (q.fifo) {
+      this.store.append({ op: 'deleteMessage', queue: name, id });
+      q.messages.delete(id);
+      // The group's next message may be delivered now: long polls look again.
+      this.wakeWaiters(q);
+    } else if (this.faults.inject('sqs.duplicate', name)) {
       // At-least-once: the delete did not reach every copy. One record: the message leaves, its copy stays behind.
       const copy = this.duplicateOf(q, m, this.clock.scaled(Number(q.rec.attributes.VisibilityTimeout) * 1000));
       this.store.append({ op: 'moveMessage', from: { queue: name, id }, message: copy });
@@ -1216,6 +1436,9 @@ export class QueueEngine {
         throw new SqsError('ResourceNotFoundException', 'The resource that you specified for the DestinationArn parameter doesn\'t exist.');
       }
       if (dest === sourceName) throw invalidParam('Source queue arn and destination queue arn cannot be the same.');
+      if (this.queues.get(dest)!.fifo !== undefined !== (this.queues.get(sourceName)!.fifo !== undefined)) {
+        throw invalidParam('The source queue and the destination queue must be of the same type (both FIFO or both standard).');
+      }
     }
     const rate = input.maxNumberOfMessagesPerSecond;
     if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 500)) {
@@ -1386,7 +1609,90 @@ export class QueueEngine {
     return { dlq, maxReceiveCount: policy.maxReceiveCount };
   }
 
+  private runtimeFor(rec: PersistedQueue): QueueRuntime {
+    const fifo = rec.attributes.FifoQueue === 'true' ? { deduplications: new DeduplicationIndex(), lastSequenceNumber: 0n, attempts: new Map() } : undefined;
+    return { rec, messages: new Map(), waiters: new Set(), ...(fifo ? { fifo } : {}) };
+  }
+
+  /** A large number that increases per queue (from the send time, so it keeps increasing across a restart). */
+  private nextSequenceNumber(fifo: FifoRuntime, now: number): string {
+    const fromTime = BigInt(Math.max(0, Math.floor(now))) * 10_000_000n;
+    fifo.lastSequenceNumber = fromTime > fifo.lastSequenceNumber ? fromTime : fifo.lastSequenceNumber + 1n;
+    return fifo.lastSequenceNumber.toString();
+  }
+
+  /**
+   * A FIFO receive: the oldest available group first, as many of its messages as fit, in order, then the next
+   * group's; a group with a message in flight gives none, and a delayed message holds back its group's later ones.
+   * Expired messages are dropped and ones past maxReceiveCount moved to the DLQ on the way, so the next message of
+   * the group is delivered in its place.
+   */
+  private receiveFifo(q: QueueRuntime, max: number, vtMs: number): ReceivedMessage[] {
+    const now = this.clock.now();
+    const redrive = this.redriveTarget(q);
+    const held = new Set<string>();
+    for (const m of q.messages.values()) if (m.visibleAt > now && m.receiptHandle !== undefined) held.add(m.messageGroupId ?? '');
+    const groups = new Map<string, PersistedMessage[]>();
+    for (const m of [...q.messages.values()]) {
+      const group = m.messageGroupId ?? '';
+      if (held.has(group)) continue;
+      if (now >= this.retentionDeadline(q, m)) {
+        this.expire(q, m);
+        continue;
+      }
+      if (m.visibleAt > now) {
+        held.add(group);
+        continue;
+      }
+      if (redrive && m.receiveCount >= redrive.maxReceiveCount) {
+        this.deadLetter(q, m, redrive.dlq);
+        continue;
+      }
+      const list = groups.get(group);
+      if (list) list.push(m);
+      else groups.set(group, [m]);
+    }
+    const chosen: PersistedMessage[] = [];
+    for (const list of groups.values()) {
+      for (const m of list.slice(0, max - chosen.length)) chosen.push(m);
+      if (chosen.length >= max) break;
+    }
+    return chosen.map((m) => this.deliver(q, m, vtMs, now));
+  }
+
+  /**
+   * A ReceiveRequestAttemptId seen within 5 minutes: the same messages and receipt handles, their visibility
+   * timeout started again, provided none of them was deleted, had its visibility changed or was received since.
+   */
+  private repeatAttempt(q: QueueRuntime, attemptId: string, vtMs: number): ReceivedMessage[] | undefined {
+    const fifo = q.fifo!;
+    const now = this.clock.now();
+    for (const [id, a] of fifo.attempts) if (a.expiresAt <= now) fifo.attempts.delete(id);
+    const attempt = fifo.attempts.get(attemptId);
+    if (!attempt) return undefined;
+    const found = attempt.messages.map((r) => ({ r, m: q.messages.get(r.id) }));
+    if (found.some(({ r, m }) => !m || m.receiptHandle !== r.receiptHandle || m.visibleAt !== r.visibleAt)) {
+      fifo.attempts.delete(attemptId);
+      return undefined;
+    }
+    return found.map(({ r, m }) => {
+      m!.visibleAt = now + this.clock.scaled(vtMs);
+      r.visibleAt = m!.visibleAt;
+      this.journalUpdate(m!);
+      return this.toReceived(m!);
+    });
+  }
+
+  private rememberAttempt(q: QueueRuntime, attemptId: string, got: ReceivedMessage[]): void {
+    if (got.length === 0 || this.queues.get(q.rec.name) !== q) return;
+    q.fifo!.attempts.set(attemptId, {
+      expiresAt: this.clock.now() + this.clock.scaled(FIFO_INTERVAL_MS),
+      messages: got.map((r) => ({ id: r.messageId, receiptHandle: r.receiptHandle, visibleAt: r.visibleAt })),
+    });
+  }
+
   private tryReceive(q: QueueRuntime, max: number, vtMs: number, longPoll: boolean): ReceivedMessage[] {
+    if (q.fifo) return this.receiveFifo(q, max, vtMs);
     const name = q.rec.name;
     const short = this.faults.inject('sqs.shortReceive', name);
     const outOfOrder = this.faults.inject('sqs.outOfOrder', name);
@@ -1464,7 +1770,7 @@ export class QueueEngine {
     this.journalUpdate(m);
     this.emit({ type: 'received', queue: q.rec.name, messageId: publicId(m), receiveCount: m.receiveCount });
     const received = this.toReceived(m);
-    if (this.faults.inject('sqs.duplicate', q.rec.name)) {
+    if (!q.fifo && this.faults.inject('sqs.duplicate', q.rec.name)) {
       // Another copy of the message will be delivered too, while this one is in flight or after it was deleted.
       const copy = this.duplicateOf(q, m, this.clock.scaled(vtMs));
       q.messages.set(copy.id, copy);
@@ -1544,6 +1850,8 @@ export class QueueEngine {
     if (trace !== undefined) attributes.AWSTraceHeader = trace;
     if (m.deadLetterSourceArn) attributes.DeadLetterQueueSourceArn = m.deadLetterSourceArn;
     if (m.messageGroupId !== undefined) attributes.MessageGroupId = m.messageGroupId;
+    if (m.deduplicationId !== undefined) attributes.MessageDeduplicationId = m.deduplicationId;
+    if (m.sequenceNumber !== undefined) attributes.SequenceNumber = m.sequenceNumber;
     return {
       messageId: publicId(m),
       receiptHandle: m.receiptHandle!,
@@ -1578,13 +1886,17 @@ export class QueueEngine {
     queueName: string,
     attributes: Record<string, unknown>,
     creating: boolean,
+    fifo: boolean,
   ): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [key, raw] of Object.entries(attributes)) {
       const value = raw !== null && typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
       if (FIFO_ATTRIBUTES.has(key)) {
-        if (key === 'FifoQueue' && value.toLowerCase() === 'false' && creating) continue;
-        throw new SqsError('UnsupportedOperation', `The attribute ${key} applies to FIFO queues, which the local SQS engine does not support.`);
+        // A standard queue has none of them; FifoQueue can be given only when the queue is created.
+        if (!fifo || (key === 'FifoQueue' && !creating)) throw new SqsError('InvalidAttributeName', `Unknown Attribute ${key}.`);
+        if (!FIFO_ATTRIBUTE_VALUES[key].includes(value)) throw new SqsError('InvalidAttributeValue', `Invalid value for the parameter ${key}.`);
+        out[key] = value;
+        continue;
       }
       if (!SETTABLE_ATTRIBUTES.has(key)) throw new SqsError('InvalidAttributeName', `Unknown Attribute ${key}.`);
       const range = INTEGER_RANGES[key];
@@ -1652,6 +1964,10 @@ export class QueueEngine {
     const dlq = dlqName === undefined ? undefined : this.queues.get(dlqName);
     if (!dlq) throw invalidParam(`Value ${raw} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.`);
     if (dlqName === sourceName) throw invalidParam(`Value ${raw} for parameter RedrivePolicy is invalid. Reason: A queue cannot be its own dead-letter queue.`);
+    // The dead-letter queue of a FIFO queue must be a FIFO queue, and a standard queue's a standard queue.
+    if (sourceName.endsWith('.fifo') !== (dlq.fifo !== undefined)) {
+      throw invalidParam(`Value ${raw} for parameter RedrivePolicy is invalid. Reason: Dead-letter target owner must be the same queue type as the source queue (${dlq.fifo ? 'FIFO' : 'standard'} target).`);
+    }
     const allow = dlq.rec.attributes.RedriveAllowPolicy;
     if (!allow) return;
     const p = parseRedriveAllowPolicy(allow);
@@ -1687,10 +2003,16 @@ export class QueueEngine {
           return;
         }
         let movedThisRound = 0;
+        // FIFO: a group's messages move in order, so none moves past one of its group that is in flight.
+        const heldGroups = new Set<string>();
         for (const id of [...task.pending]) {
           if (movedThisRound >= batchLimit || task.cancelled) break;
           const m = source.messages.get(id)!;
-          if (m.visibleAt > now) continue; // in flight: move it once it becomes visible again (or is deleted)
+          if (source.fifo && heldGroups.has(m.messageGroupId ?? '')) continue;
+          if (m.visibleAt > now) {
+            if (source.fifo) heldGroups.add(m.messageGroupId ?? '');
+            continue; // in flight: move it once it becomes visible again (or is deleted)
+          }
           const destArn = task.destinationArn ?? m.deadLetterSourceArn;
           if (!destArn) return fail(`Message ${m.id} has no original source queue; specify a DestinationArn.`);
           const destName = this.queueNameFromArn(destArn);
@@ -1710,6 +2032,7 @@ export class QueueEngine {
             receiptHandle: undefined,
             visibleAt: t,
             deadLetterSourceArn: undefined,
+            ...(dest.fifo ? { sequenceNumber: this.nextSequenceNumber(dest.fifo, t) } : {}),
           };
           // One journal record, as for redrive: never in both queues, never in neither, after a crash.
           this.store.append({ op: 'moveMessage', from: { queue: source.rec.name, id: m.id }, message: moved });

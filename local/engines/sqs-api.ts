@@ -303,6 +303,7 @@ function sendResult(r: ReturnType<QueueEngine['sendMessage']>): Record<string, u
   const out: Record<string, unknown> = { MessageId: r.messageId, MD5OfMessageBody: r.md5OfMessageBody };
   if (r.md5OfMessageAttributes) out.MD5OfMessageAttributes = r.md5OfMessageAttributes;
   if (r.md5OfMessageSystemAttributes) out.MD5OfMessageSystemAttributes = r.md5OfMessageSystemAttributes;
+  if (r.sequenceNumber) out.SequenceNumber = r.sequenceNumber;
   return out;
 }
 
@@ -409,6 +410,7 @@ const OPERATIONS: Record<string, Handler> = {
       maxNumberOfMessages: int(body, 'MaxNumberOfMessages'),
       visibilityTimeout: int(body, 'VisibilityTimeout'),
       waitTimeSeconds: int(body, 'WaitTimeSeconds'),
+      receiveRequestAttemptId: str(body, 'ReceiveRequestAttemptId'),
       signal: ctx.signal,
     });
     return messages.length ? { Messages: messages.map((m) => projectMessage(m, systemNames, attributeNames)) } : {};

@@ -26,7 +26,15 @@
  *   when the timeout ends, with the receive counted (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html);
  *   throttles back the mapping's concurrency off too;
  * - stop() stops polling and waits for in-flight batches to finish (a batch gathered or throttled but never
- *   invoked is given back to the queue at once).
+ *   invoked is given back to the queue at once);
+ * - FIFO queues (with-sqs.html, services-sqs-parameters.html, services-sqs-errorhandling.html): a batch size of at
+ *   most 10 and no batching window (refused, as AWS refuses the mapping); each record carries MessageGroupId,
+ *   MessageDeduplicationId and SequenceNumber; a batch holds the messages the queue gives one receive, each group's
+ *   in order; while a batch is in flight its groups give no further messages, so concurrent batches never share a
+ *   group and concurrency grows with the number of active groups. A failed batch blocks its groups until its
+ *   messages return. With ReportBatchItemFailures the function should report the first failure of a group and every
+ *   later message of the batch; a later message of a failed message's group that it did not report is not deleted
+ *   either (held back, in `heldBackMessageIds`), so the group is retried from the failure in order.
  *
  * Time: every wait here is simulated time (divided by the time scale), but the function's timeout is real time.
  * checkTimeScale() says whether a queue's scaled visibility timeout still covers the function's timeout.
@@ -47,6 +55,11 @@ export interface SqsBatchInfo {
   outcome: 'success' | 'partial' | 'failure' | 'throttled';
   deletedMessageIds: string[];
   failedMessageIds: string[];
+  /**
+   * FIFO with ReportBatchItemFailures: messages the function did not report that follow a reported failure of
+   * their group in the batch: not deleted (they are in failedMessageIds too), so the group stays in order.
+   */
+  heldBackMessageIds?: string[];
   /** Why the batch failed as a whole (function error, timeout, invalid partial batch response). */
   reason?: string;
   error?: InvokeError;
@@ -123,6 +136,8 @@ const THROTTLE_RETRY_MAX_MS = 8_000;
 /** With several pollers, each waits a random 0 to 50 ms before a receive, so batch boundaries vary. */
 const POLLER_JITTER_MS = 50;
 const RECORD_ATTRIBUTES = ['ApproximateReceiveCount', 'SentTimestamp', 'SenderId', 'ApproximateFirstReceiveTimestamp', 'AWSTraceHeader'];
+/** A FIFO queue's records also carry these (the FIFO event of with-sqs.html). */
+const FIFO_RECORD_ATTRIBUTES = ['SequenceNumber', 'MessageGroupId', 'MessageDeduplicationId'];
 
 /** A counting semaphore whose waits can be abandoned and whose limit can change (back-off). */
 class Slots {
@@ -171,6 +186,8 @@ export class SqsEventSource {
   readonly maximumBatchingWindowSeconds: number;
   readonly maximumConcurrency: number;
   readonly pollers: number;
+  /** Whether the queue is a FIFO queue (known when the event source is created). */
+  readonly fifo: boolean;
   private readonly clock: Clock;
   private readonly region: string;
   private readonly random: () => number;
@@ -195,6 +212,9 @@ export class SqsEventSource {
     if (!Number.isInteger(w) || w < 0 || w > 300) {
       throw new Error(`MaximumBatchingWindowInSeconds must be an integer from 0 to 300, got ${w}`);
     }
+    this.fifo = options.engine.hasQueue(options.queueName) && options.engine.isFifoQueue(options.queueName);
+    if (this.fifo && w !== 0) throw new Error(`Batching window is not supported for FIFO queues (${options.queueName})`);
+    if (this.fifo && this.batchSize > 10) throw new Error(`BatchSize must be an integer from 1 to 10 for a FIFO queue (${options.queueName}), got ${this.batchSize}`);
     if (this.batchSize > 10 && w < 1) {
       throw new Error('Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10');
     }
@@ -355,6 +375,7 @@ export class SqsEventSource {
       Records: records.map((m) => {
         const attributes: Record<string, string> = {};
         for (const k of RECORD_ATTRIBUTES) if (m.attributes[k] !== undefined) attributes[k] = m.attributes[k];
+        if (this.fifo) for (const k of FIFO_RECORD_ATTRIBUTES) if (m.attributes[k] !== undefined) attributes[k] = m.attributes[k];
         const messageAttributes: SqsEventRecord['messageAttributes'] = {};
         for (const [name, a] of Object.entries(m.messageAttributes)) {
           messageAttributes[name] = {
@@ -446,6 +467,7 @@ export class SqsEventSource {
       return;
     }
     let failed: string[];
+    let heldBack: string[] = [];
     let reason: string | undefined;
     if (!result.ok) {
       failed = ids;
@@ -454,8 +476,11 @@ export class SqsEventSource {
       failed = [];
     } else {
       const parsed = parseBatchItemFailures(result.result, new Set(ids));
-      if (parsed.valid) failed = parsed.failedIds;
-      else {
+      if (parsed.valid) {
+        // FIFO: a group is retried from its first failure, so nothing after it in the batch is deleted.
+        if (this.fifo) heldBack = laterInFailedGroups(records, new Set(parsed.failedIds));
+        failed = [...parsed.failedIds, ...heldBack];
+      } else {
         failed = ids;
         reason = `invalid partial batch response: ${parsed.reason}`;
       }
@@ -493,6 +518,7 @@ export class SqsEventSource {
       if (result.timedOut) info.timedOut = true;
     }
     if (throttles > 0) info.throttles = throttles;
+    if (heldBack.length) info.heldBackMessageIds = heldBack;
     this.report(info);
   }
 
@@ -531,6 +557,18 @@ export class SqsEventSource {
       this.options.onError?.(err);
     }
   }
+}
+
+/** The records of a FIFO batch that follow a failed record of their group and were not reported themselves. */
+function laterInFailedGroups(records: ReceivedMessage[], failed: Set<string>): string[] {
+  const failedGroups = new Set<string>();
+  const later: string[] = [];
+  for (const r of records) {
+    const group = r.attributes.MessageGroupId ?? '';
+    if (failed.has(r.messageId)) failedGroups.add(group);
+    else if (failedGroups.has(group)) later.push(r.messageId);
+  }
+  return later;
 }
 
 /** Lambda's throttling error (HTTP 429): the invocation did not run. */

@@ -116,6 +116,9 @@ export const SQS_QUERY_ACTIONS: Record<string, { input: Member[]; output?: Membe
   ChangeMessageVisibility: { input: [QUEUE_URL, ...scalars('ReceiptHandle', 'VisibilityTimeout')] },
   ChangeMessageVisibilityBatch: batch('ChangeMessageVisibilityBatch', scalars('ReceiptHandle', 'VisibilityTimeout')),
   PurgeQueue: { input: [QUEUE_URL] },
+  // AWSAccountId.N and ActionName.N: the members' locationNames in botocore's query model (flattened lists).
+  AddPermission: { input: [QUEUE_URL, scalar('Label'), list('AWSAccountIds', 'AWSAccountId'), list('Actions', 'ActionName')] },
+  RemovePermission: { input: [QUEUE_URL, scalar('Label')] },
   ListDeadLetterSourceQueues: { input: [QUEUE_URL, ...scalars('NextToken', 'MaxResults')], output: [list('queueUrls', 'QueueUrl'), scalar('NextToken')] },
   StartMessageMoveTask: { input: scalars('SourceArn', 'DestinationArn', 'MaxNumberOfMessagesPerSecond'), output: [scalar('TaskHandle')] },
   ListMessageMoveTasks: {

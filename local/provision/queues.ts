@@ -2,6 +2,8 @@
 import { Provisioning } from './context';
 
 const ATTRIBUTES = ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize', 'SqsManagedSseEnabled', 'KmsMasterKeyId'];
+/** FIFO queues: FifoQueue is given at creation only (it cannot change), the others on every start. */
+const FIFO_ATTRIBUTES = ['ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit'];
 
 export function provisionQueues(p: Provisioning): void {
   const queues = p.engines.queues;
@@ -11,10 +13,12 @@ export function provisionQueues(p: Provisioning): void {
     const props = p.resolve<Record<string, unknown>>(p.properties(r));
     const attributes: Record<string, string> = {};
     for (const key of ATTRIBUTES) if (props[key] !== undefined) attributes[key] = String(props[key]);
+    const fifo = props.FifoQueue === true || props.FifoQueue === 'true';
+    if (fifo) for (const key of FIFO_ATTRIBUTES) if (props[key] !== undefined) attributes[key] = String(props[key]);
     if (props.RedrivePolicy) attributes.RedrivePolicy = JSON.stringify(props.RedrivePolicy);
     if (props.RedriveAllowPolicy) attributes.RedriveAllowPolicy = JSON.stringify(props.RedriveAllowPolicy);
     const name = p.name(id);
     if (queues.hasQueue(name)) queues.setQueueAttributes(name, attributes);
-    else queues.createQueue(name, attributes);
+    else queues.createQueue(name, fifo ? { ...attributes, FifoQueue: 'true' } : attributes);
   }
 }

@@ -323,7 +323,7 @@ describe('admin path', () => {
     const seen: AdminRequest[] = [];
     admin = (request) => (seen.push(request), { status: 200, body: { ok: true } });
     expect(await send({ method: 'POST', path: '/_local/issuer/token', body: '{"sub":"c-1"}' })).toMatchObject({ status: 200, json: { ok: true } });
-    expect(seen).toEqual([{ method: 'POST', path: '/_local/issuer/token', body: { sub: 'c-1' } }]);
+    expect(seen).toEqual([{ method: 'POST', path: '/_local/issuer/token', body: { sub: 'c-1' }, query: '', headers: expect.objectContaining({ 'content-length': '13' }) }]);
     expect(await send({ method: 'POST', path: '/_local/issuer/token', body: '{"sub":' })).toMatchObject({ status: 400, json: { __type: 'SerializationException' } });
     expect((await send({ method: 'POST', path: '/_local/issuer/token', body: 'x'.repeat(64 * 1024 + 1) })).status).toBe(413);
     expect(seen).toHaveLength(1);

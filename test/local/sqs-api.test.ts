@@ -252,9 +252,9 @@ const CASES: Case[] = [
     ],
   },
   {
-    name: 'errors: FIFO rejected, bad names, bad URL, bad receive parameters, missing body, unknown operation',
+    name: 'errors: a .fifo name without FifoQueue, bad names, bad URL, bad receive parameters, missing body, unknown operation',
     steps: [
-      fails('CreateQueue', { QueueName: 'orders.fifo', Attributes: { FifoQueue: 'true' } }, 'UnsupportedOperation'),
+      fails('CreateQueue', { QueueName: 'orders.fifo' }, 'InvalidParameterValue'),
       fails('CreateQueue', { QueueName: 'has space' }, 'InvalidParameterValue'),
       fails('CreateQueue', { QueueName: 'x'.repeat(81) }, 'InvalidParameterValue'),
       fails('SendMessage', { QueueUrl: 'not a url', MessageBody: 'x' }, 'InvalidAddress'),
