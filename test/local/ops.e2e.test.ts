@@ -38,10 +38,12 @@ import { eventually } from '../support/eventually';
 jest.setTimeout(120_000);
 
 /**
- * The notification queue's visibility timeout (62 s) is about a second here: five failed receives take ~6 s. At 120
- * the suite failed once in a loaded fresh-clone run: a peek's 30 s hide (0.25 s real) ran out inside its own loop.
+ * The notification queue's visibility timeout (62 s) is 1.5 s here: five failed receives take ~8 s. At 120 the suite
+ * failed once in a loaded fresh-clone run: a peek's 30 s hide (0.25 s real) ran out inside its own loop; at 60 a
+ * `sweep run` ended TIMED_OUT (the sweep's 5-minute timeout is 5 s real, and its functions ran in real time on a
+ * loaded machine).
  */
-const TIME_SCALE = 60;
+const TIME_SCALE = 40;
 const work = mkdtempSync(path.join(tmpdir(), 'order-pipeline-ops-cli-'));
 const outputsFile = path.join(work, 'outputs.json');
 const root = path.join(__dirname, '..', '..');
