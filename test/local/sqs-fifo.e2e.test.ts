@@ -32,7 +32,7 @@ let client: sqs.SQSClient;
 const logLines: string[] = [];
 
 /**
- * The consumer: B2 fails on its first two deliveries, C2 on every delivery. After a failure it does not process the
+ * The consumer: B2 fails on its first two deliveries, C2 and C3 on every delivery. After a failure it does not process the
  * rest of its batch and reports them all, as a FIFO consumer must (services-sqs-errorhandling.html).
  */
 const HANDLER = `
@@ -46,7 +46,7 @@ exports.handler = async (event) => {
       fs.appendFileSync(process.env.RECORD_FILE, JSON.stringify({ ...seen, outcome: 'unprocessed' }) + '\\n');
       continue;
     }
-    const fails = record.body === 'C2' || (record.body === 'B2' && seen.receiveCount <= 2);
+    const fails = record.body === 'C2' || record.body === 'C3' || (record.body === 'B2' && seen.receiveCount <= 2);
     if (fails) failures.push({ itemIdentifier: record.messageId });
     fs.appendFileSync(process.env.RECORD_FILE, JSON.stringify({ ...seen, outcome: fails ? 'failed' : 'ok' }) + '\\n');
   }
@@ -127,8 +127,8 @@ test('interleaved messages of three groups: each group in order, a failing messa
   // Content-based deduplication: the same body again within 5 minutes is not delivered again.
   await client.send(new sqs.SendMessageCommand({ QueueUrl: output('QueueUrl'), MessageBody: 'A1', MessageGroupId: 'A' }));
 
-  // C2 is poison; C3 is received with it in every batch of two and reported unprocessed, so its receives count
-  // too and it reaches maxReceiveCount with C2: both go to the DLQ (as on AWS, where every receive counts).
+  // C2 and C3 are poison. Whether C3 comes in C2's batch (reported unprocessed: its receive counts all the same, as on
+  // AWS) or after it is the batching's timing; either way both reach maxReceiveCount and the DLQ, in group order.
   const processed = bodies.filter((b) => b !== 'C2' && b !== 'C3');
   const okBodies = () => seen().filter((s) => s.outcome === 'ok').map((s) => s.body);
   await eventually(async () => expect(okBodies().sort()).toEqual([...processed].sort()), 15_000);
@@ -142,15 +142,20 @@ test('interleaved messages of three groups: each group in order, a failing messa
   }
   const history = (body: string) => log.filter((s) => s.body === body).map((s) => `${s.outcome}@${s.receiveCount}`);
   const at = (body: string, outcome: Seen['outcome'] = 'ok') => log.findIndex((s) => s.body === body && s.outcome === outcome);
-  // B2 failed twice, then succeeded on its third delivery; B3 came with it each time, processed only after it.
+  // B2 failed twice, then succeeded on its third delivery. B3 came in some of its batches (which ones is the batching's
+  // timing), reported unprocessed each time, and was processed only after B2.
   expect(history('B2')).toEqual(['failed@1', 'failed@2', 'ok@3']);
-  expect(history('B3')).toEqual(['unprocessed@1', 'unprocessed@2', 'ok@3']);
+  const b3 = history('B3');
+  expect(b3.at(-1)).toMatch(/^ok@/);
+  expect(b3.slice(0, -1).every((h) => h.startsWith('unprocessed@'))).toBe(true);
+  expect(at('B3')).toBeGreaterThan(at('B2'));
   expect(at('B4')).toBeGreaterThan(at('B2'));
   // Meanwhile the other groups went on: group A ran to its end before B2 succeeded.
   expect(at('A4')).toBeLessThan(at('B2'));
-  // C2 failed on each of its maxReceiveCount deliveries; C4 was processed only after C2 and C3 left for the DLQ.
+  // C2 failed on each of its maxReceiveCount deliveries, and C3 was received as many times (never processed: failed
+  // or unprocessed); C4 was processed only after both left for the DLQ.
   expect(history('C2')).toEqual(['failed@1', 'failed@2', 'failed@3']);
-  expect(history('C3')).toEqual(['unprocessed@1', 'unprocessed@2', 'unprocessed@3']);
+  expect(history('C3').map((h) => h.replace(/^(failed|unprocessed)@/, 'not ok@'))).toEqual(['not ok@1', 'not ok@2', 'not ok@3']);
   expect(at('C4')).toBeGreaterThan(log.map((s) => s.body).lastIndexOf('C3'));
   // The duplicate send of A1 was never delivered.
   expect(history('A1')).toEqual(['ok@1']);
