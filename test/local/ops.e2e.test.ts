@@ -127,11 +127,12 @@ describe('the local ops page, in headless Chromium', () => {
   });
 
   test('acceptance: 5 messages in the notification DLQ shown live, fixed, "Start DLQ redrive" drains it with progress: one notification per event type each', async () => {
-    expect((await request(api(), 'PUT', '/inventory/ops-page', { body: { available: 10 } })).status).toBe(201);
+    // Out of stock: each order ends REJECTED (final: no sweep acts on it later, when the CLI's drill below has the
+    // consumer broken again) and owes exactly one notification, InventoryRejected.
+    expect((await request(api(), 'PUT', '/inventory/ops-page', { body: { available: 0 } })).status).toBe(201);
     await page.goto(pageUrl());
     await queueCell('notification-dlq', 'visible').filter({ hasText: /^0$/ }).waitFor();
     notificationBroken = true;
-    // In stock: each order is RESERVED and owes exactly one notification, InventoryReserved.
     const orders = await Promise.all([1, 2, 3, 4, 5].map((i) => placeOrder(`c-page-${i}`, 'ops-page', 1)));
     // The page refreshes itself: nothing is clicked until the DLQ's count shows 5.
     await queueCell('notification-dlq', 'visible').filter({ hasText: /^5$/ }).waitFor({ timeout: 30_000 });
@@ -143,7 +144,7 @@ describe('the local ops page, in headless Chromium', () => {
     await page.locator('#messages tbody tr').nth(4).waitFor();
     const messages = await cellsOf('#messages tbody tr');
     expect(messages.map((cells) => cells[1]).sort()).toEqual([...orders].sort());
-    expect(new Set(messages.map((cells) => cells[0]))).toEqual(new Set(['InventoryReserved']));
+    expect(new Set(messages.map((cells) => cells[0]))).toEqual(new Set(['InventoryRejected']));
     for (const orderId of orders) expect(await notificationsOf(orderId)).toEqual([]);
     if (process.env.OPS_PAGE_SCREENSHOT) {
       await page.click(`#orders tr[data-order-id="${orders[0]}"]`);
@@ -159,15 +160,15 @@ describe('the local ops page, in headless Chromium', () => {
     expect(await page.getAttribute('#redrive-bar', 'value')).toBe('5');
     await queueCell('notification-dlq', 'visible').filter({ hasText: /^0$/ }).waitFor({ timeout: 30_000 });
     await eventually(async () => {
-      for (const orderId of orders) expect(await notificationsOf(orderId)).toEqual(['InventoryReserved']);
+      for (const orderId of orders) expect(await notificationsOf(orderId)).toEqual(['InventoryRejected']);
     });
 
     // Orders by status, and one's timeline: the notification the redrive let through is on it.
-    await page.click('#statuses button[data-status="RESERVED"]');
+    await page.click('#statuses button[data-status="REJECTED"]');
     await page.locator(`#orders tr[data-order-id="${orders[0]}"]`).click();
-    await page.locator('#timeline li[data-kind="notification"]').filter({ hasText: 'InventoryReserved' }).waitFor({ timeout: 10_000 });
-    expect(await page.textContent('#timeline-order')).toBe(`${orders[0]} (RESERVED)`);
-    expect(await page.textContent('#statuses button[data-status="RESERVED"]')).toMatch(/^RESERVED \d+$/);
+    await page.locator('#timeline li[data-kind="notification"]').filter({ hasText: 'InventoryRejected' }).waitFor({ timeout: 10_000 });
+    expect(await page.textContent('#timeline-order')).toBe(`${orders[0]} (REJECTED)`);
+    expect(await page.textContent('#statuses button[data-status="REJECTED"]')).toMatch(/^REJECTED \d+$/);
 
     // The chart's samples saw the orders placed (the DLQ's 5 was seen above); it draws one line per series.
     expect((await chartHistory()).samples.reduce((n, s) => n + (s.events.OrderPlaced ?? 0), 0)).toBeGreaterThanOrEqual(5);
