@@ -40,9 +40,8 @@ import { LiveLog } from './live-log';
 import { lockDataDir } from './data-dir-lock';
 import { LocalIssuer } from './issuer/local-issuer';
 import { handleIssuerRequest } from './issuer/issuer-api';
-import { OpsPage } from './ops-page/server';
-import { QueueDepthSampler } from './ops-page/sampler';
-import { createClients, destroyClients } from '../ops/clients';
+import type { OpenedOpsPage } from './ops-page/open';
+import { isOpsPagePath } from './ops-page/path';
 
 export interface RuntimeOptions {
   /** HTTP API port (default 3000; 0 picks a free one). */
@@ -188,7 +187,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     archiveDirectory: dataDir && path.join(dataDir, 'events', 'archives'),
     onEvent: ({ event, matchedRules }) => {
       live.event(event, matchedRules);
-      opsPage?.sampler.recordEvent(String(event['detail-type']));
+      openedPage?.page.sampler.recordEvent(String(event['detail-type']));
     },
     onDeliveryFailure: (info) => live.deliveryFailure(info),
   });
@@ -212,13 +211,17 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     admin: async (request) =>
       request.path === '/_local/faults' && request.method === 'GET'
         ? { status: 200, body: faults.counts() }
-        : ((await opsPage?.handle(request)) ?? handleIssuerRequest(issuer, request, endpoints.aws)),
+        : isOpsPagePath(request.path) && openOpsPage
+          ? (await openOpsPage()).page.handle(request)
+          : handleIssuerRequest(issuer, request, endpoints.aws),
     onError: (error, context) => live.warn(`AWS endpoint ${context}: ${(error as Error)?.stack ?? String(error)}`),
   });
 
   const endpoints: LocalEndpoints = { aws: 'http://127.0.0.1:0', httpApi: 'http://127.0.0.1:0/' };
-  // Served once the stack's outputs exist (its queues are found by them, as the operator's CLI finds them).
-  let opsPage: OpsPage | undefined;
+  // Served once the stack's outputs exist (its queues are found by them, as the operator's CLI finds them), and
+  // loaded on its first request.
+  let openOpsPage: (() => Promise<OpenedOpsPage>) | undefined;
+  let openedPage: OpenedOpsPage | undefined;
   // Opened by the HTTP API's provisioner when an authorizer trusts it; until then its paths answer 404.
   let issuer: LocalIssuer | undefined;
   let opening: Promise<LocalIssuer> | undefined;
@@ -278,14 +281,10 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<LocalR
     await provisionEventSources(provisioning);
     provisionSchedules(provisioning);
     const outputs = writeOutputs(provisioning, outputsFile);
-    const opsClients = createClients({ endpoint: endpoints.aws, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const opsContext = { stack: { stackName: stack.stackName, outputs: outputs[stack.stackName], source: 'the local runtime' }, clients: opsClients, where: endpoints.aws, local: true, progress: () => undefined, pollIntervalMs: 250 };
-    opsPage = new OpsPage(opsContext, new QueueDepthSampler(opsContext));
-    const page = opsPage;
-    cleanup.push(async () => {
-      await page.sampler.stop();
-      destroyClients(opsClients);
-    });
+    let pageOpening: Promise<OpenedOpsPage> | undefined;
+    const stackOutputs = { stackName: stack.stackName, outputs: outputs[stack.stackName], source: 'the local runtime' };
+    openOpsPage = () => (pageOpening ??= import('./ops-page/open').then(({ openOpsPage: open }) => (openedPage = open(stackOutputs, endpoints.aws, region))));
+    cleanup.push(() => openedPage?.close());
     // Work a killed process left pending resumes once every target exists.
     engines.asyncInvocations.forEach((a) => a.start());
     bus.start();

@@ -28,9 +28,9 @@ import { orderTimeline } from '../../ops/order';
 import { output } from '../../ops/stack';
 import { status } from '../../ops/status';
 import type { AdminAnswer, AdminRequest } from '../issuer/issuer-api';
+import { isOpsPagePath, OPS_PAGE_PATH } from './path';
 import { QueueDepthSampler } from './sampler';
 
-export const OPS_PAGE_PATH = '/_local/ops';
 
 const STATIC: Record<string, { file: string; contentType: string }> = {
   '/': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
@@ -69,7 +69,7 @@ export class OpsPage {
 
   /** Undefined for a path that is not the page's. */
   async handle(request: AdminRequest): Promise<AdminAnswer | undefined> {
-    if (request.path !== OPS_PAGE_PATH && !request.path.startsWith(`${OPS_PAGE_PATH}/`)) return undefined;
+    if (!isOpsPagePath(request.path)) return undefined;
     const route = request.path.slice(OPS_PAGE_PATH.length) || '/';
     if (route === '/' && request.path === OPS_PAGE_PATH) return { status: 301, body: null, headers: { location: `${OPS_PAGE_PATH}/` } };
     try {

@@ -10,20 +10,13 @@ import { EventBusEngine } from '../../local/engines/event-bus';
 import { MAX_WILDCARD_COMPLEXITY, wildcardComplexity } from '../../local/engines/event-pattern';
 import { handleEventsRequest } from '../../local/engines/events-api';
 import { FakeClock } from '../support/fake-clock';
+import { EC2_STATE_CHANGE } from '../support/event-examples';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 
-const envelope = {
-  version: '0',
-  id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
-  'detail-type': 'EC2 Instance State-change Notification',
-  source: 'aws.ec2',
-  account: '111122223333',
-  time: '2017-12-22T18:43:48Z',
-  region: 'us-west-1',
-  resources: ['arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0'],
-};
+// The guide's example event without its detail: each case gives its own.
+const { detail: _exampleDetail, ...envelope } = EC2_STATE_CHANGE;
 const eventWith = (fields: Record<string, unknown>) => JSON.stringify({ ...envelope, ...fields });
 
 let endpoint: AwsEndpoint;

@@ -5,6 +5,7 @@
  * where the docs are silent or out of date (marked "recorded").
  */
 import { matchesPattern, testEventPattern, validatePattern } from '../../local/engines/event-pattern';
+import { EC2_STATE_CHANGE } from '../support/event-examples';
 
 type Obj = Record<string, unknown>;
 
@@ -26,16 +27,7 @@ const withDetail = (detail: Obj): Obj => event({ detail });
 const rawEvent = (detailJson: string): string => JSON.stringify(envelope).replace('"detail":{}', `"detail":${detailJson}`);
 
 // "Event patterns": the EC2 instance state-change event.
-const ec2 = event({
-  id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
-  'detail-type': 'EC2 Instance State-change Notification',
-  source: 'aws.ec2',
-  account: '111122223333',
-  time: '2017-12-22T18:43:48Z',
-  region: 'us-west-1',
-  resources: ['arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0'],
-  detail: { 'instance-id': 'i-1234567890abcdef0', state: 'terminated' },
-});
+const ec2 = event(EC2_STATE_CHANGE);
 // "Content filtering": the event the numeric / anything-but / cidr examples are written against.
 const content = event({
   'detail-type': 'EC2 Instance State-change Notification',

@@ -21,6 +21,7 @@ import { InvokeResult, Invoker } from '../../local/engines/invoker';
 import { FileQueueStore, QueueEngine } from '../../local/engines/queue-engine';
 import { handleSqsRequest } from '../../local/engines/sqs-api';
 import { SqsBatchInfo, SqsEventRecord, SqsEventSource } from '../../local/engines/sqs-event-source';
+import { eventually } from '../support/eventually';
 
 const SCALE = 600;
 const REGION = 'us-east-1';
@@ -492,13 +493,7 @@ describe('Lambda event source on a FIFO queue', () => {
     return { source, invocations, batches, stats: () => ({ maxConcurrent, overlap }) };
   }
 
-  async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await sleep(5);
-    }
-  }
+  const until = (condition: () => boolean, timeoutMs = 3000) => eventually(async () => expect(condition()).toBe(true), timeoutMs, 5);
 
   test('a batching window or a batch size above 10 is refused for a FIFO queue (services-sqs-parameters.html)', async () => {
     const q = await fifoQueue();

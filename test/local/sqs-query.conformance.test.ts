@@ -14,6 +14,7 @@ import { AwsEndpoint } from '../../local/endpoint';
 import { QueueEngine } from '../../local/engines/queue-engine';
 import { handleSqsRequest, SQS_OPERATIONS } from '../../local/engines/sqs-api';
 import { SQS_QUERY_ACTIONS } from '../../local/engines/sqs-query';
+import { eventually } from '../support/eventually';
 
 const NAMESPACE = 'http://queue.amazonaws.com/doc/2012-11-05/';
 const REGION = 'us-east-1';
@@ -171,15 +172,6 @@ async function newQueue(params: Record<string, string> = {}): Promise<{ name: st
 }
 
 const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
-const until = async <T>(fn: () => Promise<T | undefined>, timeoutMs = 3000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 // ----- the cases -----
 
@@ -494,7 +486,7 @@ describe('dead-letter queues', () => {
     const started = await ok('StartMessageMoveTask', { SourceArn: dlq.arn, DestinationArn: elsewhere.arn, MaxNumberOfMessagesPerSecond: '1' });
     expect(names(started)).toEqual(['TaskHandle']);
     const handle = text(started, 'TaskHandle');
-    await until(async () => (pairs(await ok('GetQueueAttributes', { QueueUrl: elsewhere.url, 'AttributeName.1': 'ApproximateNumberOfMessages' }), 'Attribute').ApproximateNumberOfMessages === '1' ? true : undefined));
+    await eventually(async () => expect(pairs(await ok('GetQueueAttributes', { QueueUrl: elsewhere.url, 'AttributeName.1': 'ApproximateNumberOfMessages' }), 'Attribute').ApproximateNumberOfMessages).toBe('1'), 3000, 10);
     const running = one(await ok('ListMessageMoveTasks', { SourceArn: dlq.arn, MaxResults: '10' }), 'ListMessageMoveTasksResultEntry');
     expect(names(running)).toEqual(['TaskHandle', 'Status', 'SourceArn', 'DestinationArn', 'MaxNumberOfMessagesPerSecond', 'ApproximateNumberOfMessagesMoved', 'ApproximateNumberOfMessagesToMove', 'StartedTimestamp']);
     expect(Object.fromEntries(running.children.map((c) => [c.name, c.text]))).toMatchObject({
